@@ -1,0 +1,40 @@
+"""Readable logs and progress bars shared by every stage."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from tqdm.auto import tqdm
+
+T = TypeVar("T")
+
+_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def get_logger(name: str) -> logging.Logger:
+    root = logging.getLogger("sentidistill")
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(_FORMAT, datefmt="%H:%M:%S"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False
+    return root.getChild(name.removeprefix("sentidistill."))
+
+
+def progress(items: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
+    """tqdm with rate and ETA; stays quiet when stderr is not a terminal but still logs its end."""
+    return iter(
+        tqdm(
+            items,
+            desc=desc,
+            total=total,
+            unit=unit,
+            dynamic_ncols=True,
+            mininterval=2.0 if not sys.stderr.isatty() else 0.1,
+            smoothing=0.1,
+        )
+    )
