@@ -1,0 +1,48 @@
+"""Find a materialized model under ``models/<name>/`` (what later stages load)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sentidistill.models.registry import ModelsConfig, resolve
+from sentidistill.paths import MODELS
+
+MANIFEST = "manifest.json"
+
+
+class ModelNotMaterializedError(FileNotFoundError):
+    """``models/<name>/`` is missing or incomplete: the message says which command builds it."""
+
+
+@dataclass(frozen=True)
+class ModelPaths:
+    name: str
+    root: Path
+    hf_dir: Path  # load with AutoModelForCausalLM/AutoTokenizer.from_pretrained(hf_dir)
+    gguf_path: Path | None  # for llama.cpp; None for hf/local-folder sources
+    manifest: dict[str, Any]
+
+
+def model_paths(
+    name_or_role: str, models_dir: str | Path = MODELS, config: ModelsConfig | None = None
+) -> ModelPaths:
+    """Paths of a materialized model; accepts a registry name, a role, an HF id or a local path."""
+    import json
+
+    name = resolve(name_or_role, config).name
+    root = Path(models_dir) / name
+    manifest_path = root / MANIFEST
+    hint = f"run `dvc repro prepare_models@{name}` (or `python -m stages.prepare_models {name}`)"
+    if not manifest_path.is_file():
+        raise ModelNotMaterializedError(f"model {name!r} is not materialized at {root}: {hint}")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    hf_dir = root / manifest.get("hf_dir", "hf")
+    gguf = root / manifest["gguf"] if manifest.get("gguf") else None
+    missing = [p for p in (hf_dir / "config.json", gguf) if p is not None and not p.is_file()]
+    if missing:
+        raise ModelNotMaterializedError(
+            f"model {name!r} at {root} is incomplete ({', '.join(map(str, missing))} missing): {hint}"
+        )
+    return ModelPaths(name=name, root=root, hf_dir=hf_dir, gguf_path=gguf, manifest=manifest)
