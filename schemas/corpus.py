@@ -32,10 +32,14 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from sentidistill.corpus.decontaminate import MATCH_METHODS
-from sentidistill.corpus.dedup import DUPLICATE_KINDS
-from sentidistill.corpus.ingest import ID_BYTES, REJECT_REASONS, content_id
-from sentidistill.corpus.pools import POOL_NAMES
+from sentidistill.corpus.artifacts import (
+    DUPLICATE_KINDS,
+    ID_BYTES,
+    MATCH_METHODS,
+    POOL_NAMES,
+    REJECT_REASONS,
+    content_id,
+)
 
 
 def _non_empty(data: pa.PolarsData) -> pl.LazyFrame:

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sentidistill.corpus.decontaminate import DecontaminateParams
-from sentidistill.corpus.pipeline import run_decontaminate
+from sentidistill.corpus.decontaminate import DecontaminateParams, run_decontaminate
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA, METRICS
 

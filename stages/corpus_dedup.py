@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sentidistill.corpus.dedup import DedupParams
-from sentidistill.corpus.pipeline import run_dedup
+from sentidistill.corpus.dedup import DedupParams, run_dedup
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA, METRICS
 

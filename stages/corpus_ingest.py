@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sentidistill.corpus.ingest import IngestParams
-from sentidistill.corpus.pipeline import run_ingest
+from sentidistill.corpus.ingest import IngestParams, run_ingest
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA, METRICS
 

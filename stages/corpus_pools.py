@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sentidistill.corpus.ingest import IngestParams
-from sentidistill.corpus.pipeline import run_pools
-from sentidistill.corpus.pools import PoolsParams
+from sentidistill.corpus.pools import PoolsParams, run_pools
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA, METRICS
 

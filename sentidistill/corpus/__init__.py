@@ -5,5 +5,6 @@ Modules: :mod:`~sentidistill.corpus.normalize`, :mod:`~sentidistill.corpus.inges
 :mod:`~sentidistill.corpus.minhash` (batched datasketch-compatible signatures),
 :mod:`~sentidistill.corpus.dedup`, :mod:`~sentidistill.corpus.decontaminate`,
 :mod:`~sentidistill.corpus.pools`, :mod:`~sentidistill.corpus.accounting` and
-:mod:`~sentidistill.corpus.pipeline` (the stage functions over paths). See docs/corpus.md.
+:mod:`~sentidistill.corpus.artifacts` (file names, columns, value sets). Each stage module
+ends with its ``run_*`` function over explicit paths. See docs/corpus.md.
 """

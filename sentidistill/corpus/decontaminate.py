@@ -23,6 +23,7 @@ one: splits in the configured order, then datasets by name, then row).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from schemas.corpus import CORPUS_CLEAN, CORPUS_CONTAMINATED, CORPUS_DEDUPLICATED
 from sentidistill.corpus.accounting import account
-from sentidistill.corpus.ingest import CORPUS_COLUMNS, resolve
+from sentidistill.corpus.artifacts import CLEAN, CONTAMINATED, CONTAMINATED_COLUMNS, DEDUPLICATED, MATCH_METHODS
 from sentidistill.corpus.minhash import (
     MinHashParams,
     Tokens,
@@ -43,22 +45,13 @@ from sentidistill.corpus.minhash import (
     tokenize,
 )
 from sentidistill.corpus.normalize import NormalizeOptions, normalize_series
+from sentidistill.io import read_parquet, write_json, write_parquet
 from sentidistill.log import get_logger, progress
 from sentidistill.params import StrictModel
-from sentidistill.paths import ROOT
+from sentidistill.paths import ROOT, require_pulled
 
 log = get_logger(__name__)
 
-MATCH_METHODS = ("exact", "ngram", "minhash")
-CONTAMINATED_COLUMNS = (
-    *CORPUS_COLUMNS,
-    "method",
-    "bench_dataset",
-    "bench_split",
-    "bench_index",
-    "bench_sentence",
-    "similarity",
-)
 _NO_HIT = np.iinfo(np.int64).max
 
 
@@ -70,6 +63,11 @@ class DecontaminateParams(StrictModel):
     text_field: str = "sentence"
     ngram_size: int = Field(ge=1)
     minhash: MinHashParams
+
+
+def _resolve(path: str, base_dir: Path) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else base_dir / p
 
 
 def load_sentibench_texts(root: Path, splits: list[str], text_field: str = "sentence") -> pl.DataFrame:
@@ -249,7 +247,7 @@ def decontaminate(
     corpus: pl.DataFrame, params: DecontaminateParams, base_dir: Path = ROOT
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """(clean rows, contaminated rows, stats) for a deduplicated corpus."""
-    bench = load_sentibench_texts(resolve(params.sentibench_dir, base_dir), params.splits, params.text_field)
+    bench = load_sentibench_texts(_resolve(params.sentibench_dir, base_dir), params.splits, params.text_field)
     hits, info = find_contamination(corpus, bench, params)
     flagged = hits["method"].is_not_null()
     bench_cols = bench.with_row_index("bench_pos").with_columns(pl.col("bench_pos").cast(pl.Int64))
@@ -278,3 +276,18 @@ def decontaminate(
     }
     log.info("contaminated: %d of %d (%s)", contaminated.height, corpus.height, stats["by_method"])
     return clean, contaminated, stats
+
+
+def run_decontaminate(
+    params: DecontaminateParams, corpus_dir: Path, metrics: Path, base_dir: Path = ROOT
+) -> dict[str, Any]:
+    """Stage corpus_decontaminate: read the deduplicated corpus, write clean and contaminated rows."""
+    require_pulled(_resolve(params.sentibench_dir, base_dir), "SentiBench raw data (corpus.decontaminate.sentibench_dir)")
+    t0 = time.perf_counter()
+    corpus = read_parquet(corpus_dir / DEDUPLICATED, CORPUS_DEDUPLICATED).sort("row")
+    clean, contaminated, stats = decontaminate(corpus, params, base_dir)
+    write_parquet(clean, corpus_dir / CLEAN, CORPUS_CLEAN)
+    write_parquet(contaminated, corpus_dir / CONTAMINATED, CORPUS_CONTAMINATED)
+    write_json(metrics, stats)
+    log.info("decontaminate: %d kept, %d removed in %.1fs", clean.height, contaminated.height, time.perf_counter() - t0)
+    return stats

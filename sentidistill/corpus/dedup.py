@@ -17,21 +17,22 @@ On the raw corpus that is well under 1% of the texts.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES, CORPUS_NORMALIZED
 from sentidistill.corpus.accounting import account
-from sentidistill.corpus.ingest import CORPUS_COLUMNS
+from sentidistill.corpus.artifacts import CORPUS_COLUMNS, DEDUPLICATED, DUPLICATE_COLUMNS, DUPLICATES, NORMALIZED
 from sentidistill.corpus.minhash import MinHashParams, band_keys, estimated_jaccard, shares_band, sketch
+from sentidistill.io import read_parquet, write_json, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
 
 log = get_logger(__name__)
-
-DUPLICATE_KINDS = ("exact", "near")
-DUPLICATE_COLUMNS = (*CORPUS_COLUMNS, "kind", "kept_row", "kept_id", "jaccard")
 
 
 class DedupParams(StrictModel):
@@ -136,3 +137,15 @@ def deduplicate(corpus: pl.DataFrame, params: DedupParams) -> tuple[pl.DataFrame
         .height,
     }
     return kept.select(CORPUS_COLUMNS), duplicates, stats
+
+
+def run_dedup(params: DedupParams, corpus_dir: Path, metrics: Path) -> dict[str, Any]:
+    """Stage corpus_dedup: read the normalized corpus, write kept rows, duplicates and stats."""
+    t0 = time.perf_counter()
+    corpus = read_parquet(corpus_dir / NORMALIZED, CORPUS_NORMALIZED).sort("row")
+    kept, duplicates, stats = deduplicate(corpus, params)
+    write_parquet(kept, corpus_dir / DEDUPLICATED, CORPUS_DEDUPLICATED)
+    write_parquet(duplicates, corpus_dir / DUPLICATES, CORPUS_DUPLICATES)
+    write_json(metrics, stats)
+    log.info("dedup: %d kept, %d removed in %.1fs", kept.height, duplicates.height, time.perf_counter() - t0)
+    return stats

@@ -22,40 +22,31 @@ stage keeps one of them).
 
 from __future__ import annotations
 
-import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from pydantic import Field, model_validator
 
+from schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED
 from sentidistill.corpus.accounting import account
+from sentidistill.corpus.artifacts import (
+    CORPUS_COLUMNS,
+    NORMALIZED,
+    REJECT_REASONS,
+    REJECTED,
+    REJECTED_COLUMNS,
+    content_id,
+)
 from sentidistill.corpus.normalize import NormalizeParams, normalize_series
+from sentidistill.io import write_json, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
-from sentidistill.paths import ROOT
+from sentidistill.paths import ROOT, require_pulled
 
 log = get_logger(__name__)
-
-REJECT_REASONS = (
-    "invalid_utf8",
-    "bad_json",
-    "not_object",
-    "missing_text",
-    "non_string_text",
-    "missing_domain",
-    "empty",
-    "too_short",
-    "too_long",
-)
-
-#: Column order of the corpus artifacts (normalized, deduplicated, clean).
-CORPUS_COLUMNS = ("row", "id", "domain", "source", "origin", "file", "line", "text", "normalized")
-REJECTED_COLUMNS = ("file", "line", "origin", "domain", "source", "reason", "detail", "snippet")
-#: Bytes of hex in the content-hash id (16 hex chars: collisions need ~4e9 distinct texts).
-ID_BYTES = 8
-
 
 class SourceSpec(StrictModel):
     """One JSONL file of the corpus. ``domain``/``source`` fill rows that lack them."""
@@ -84,11 +75,6 @@ class IngestParams(StrictModel):
             raise ValueError(f"sources lists a file twice: {paths}")
         self.normalize.check()
         return self
-
-
-def content_id(normalized: str) -> str:
-    """Stable id of a text: BLAKE2b of its normalized form (same text, same id, on every machine)."""
-    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=ID_BYTES).hexdigest()
 
 
 def split_lines(data: bytes) -> list[bytes]:
@@ -270,3 +256,21 @@ def ingest_stats(corpus: pl.DataFrame, rejected: pl.DataFrame, line_counts: dict
     for r, n in rejected["reason"].value_counts().iter_rows():
         reasons[r] = int(n)
     return {"stage": "corpus_ingest", **table, "rejected_by_reason": reasons}
+
+
+def require_sources(params: IngestParams, base_dir: Path = ROOT) -> None:
+    """Fail with the `dvc pull` command when a configured source file is absent."""
+    for spec in params.sources:
+        require_pulled(resolve(spec.path, base_dir), f"corpus source {spec.path} (corpus.ingest.sources)")
+
+
+def run_ingest(params: IngestParams, out_dir: Path, metrics: Path, base_dir: Path = ROOT) -> dict[str, Any]:
+    """Stage corpus_ingest: write the normalized corpus, the rejected rows and the stats."""
+    require_sources(params, base_dir)
+    t0 = time.perf_counter()
+    corpus, rejected, stats = ingest(params, base_dir)
+    write_parquet(corpus, out_dir / NORMALIZED, CORPUS_NORMALIZED)
+    write_parquet(rejected, out_dir / REJECTED, CORPUS_REJECTED)
+    write_json(metrics, stats)
+    log.info("ingest: %d kept, %d rejected in %.1fs", corpus.height, rejected.height, time.perf_counter() - t0)
+    return stats

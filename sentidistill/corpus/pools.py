@@ -15,21 +15,33 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 from pydantic import Field
 
-from sentidistill.corpus.accounting import account
-from sentidistill.corpus.ingest import CORPUS_COLUMNS
+from schemas.corpus import CORPUS_CLEAN, POOL
+from sentidistill.corpus.accounting import account, corpus_accounting
+from sentidistill.corpus.artifacts import (
+    CLEAN,
+    CONTAMINATED,
+    DUPLICATES,
+    NORMALIZED,
+    POOL_COLUMNS,
+    POOL_FILES,
+    POOL_NAMES,
+    REJECTED,
+)
+from sentidistill.corpus.ingest import IngestParams, count_lines, require_sources, resolve
+from sentidistill.io import read_parquet, write_json, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
+from sentidistill.paths import ROOT
 
 log = get_logger(__name__)
 
-POOL_NAMES = ("knowdist", "icldist")
-POOL_COLUMNS = (*CORPUS_COLUMNS, "pool", "pool_rank")
 _KEY_BYTES = 8
 
 
@@ -127,3 +139,36 @@ def sample_pools(clean: pl.DataFrame, params: PoolsParams) -> tuple[dict[str, pl
     for name, q in quotas.items():
         log.info("%s pool: %d texts %s", name, pools[name].height, q)
     return pools, stats
+
+
+def run_pools(
+    params: PoolsParams,
+    ingest_params: IngestParams,
+    corpus_dir: Path,
+    metrics: Path,
+    corpus_metrics: Path,
+    base_dir: Path = ROOT,
+) -> dict[str, Any]:
+    """Stage corpus_pools: sample the pools and write the whole-chain accounting (raw lines to kept)."""
+    require_sources(ingest_params, base_dir)
+    clean = read_parquet(corpus_dir / CLEAN, CORPUS_CLEAN).sort("row")
+    pools, stats = sample_pools(clean, params)
+    for name, df in pools.items():
+        write_parquet(df, corpus_dir / POOL_FILES[name], POOL)
+    write_json(metrics, stats)
+    groups = ["file", "domain", "source"]
+    line_counts = {s.path: count_lines(resolve(s.path, base_dir)) for s in ingest_params.sources}
+    totals = corpus_accounting(
+        line_counts,
+        rejected=pl.read_parquet(corpus_dir / REJECTED, columns=groups),
+        normalized=pl.read_parquet(corpus_dir / NORMALIZED, columns=groups),
+        duplicates=pl.read_parquet(corpus_dir / DUPLICATES, columns=[*groups, "kind"]),
+        contaminated=pl.read_parquet(corpus_dir / CONTAMINATED, columns=groups),
+        clean=clean.select(groups),
+    )
+    totals["pools"] = {
+        name: {"total": df.height, "by_domain": dict(sorted(df.group_by("domain").len().iter_rows()))}
+        for name, df in pools.items()
+    }
+    write_json(corpus_metrics, totals)
+    return stats
