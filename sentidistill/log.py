@@ -38,3 +38,15 @@ def progress(items: Iterable[T], *, desc: str, total: int | None = None, unit: s
             smoothing=0.1,
         )
     )
+
+
+def progress_bar(total: int, *, desc: str, unit: str = "it") -> tqdm:
+    """A manual tqdm (``.update(n)``) with rate and ETA, for work done in batches."""
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        dynamic_ncols=True,
+        mininterval=2.0 if not sys.stderr.isatty() else 0.1,
+        smoothing=0.1,
+    )

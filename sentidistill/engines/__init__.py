@@ -1,0 +1,94 @@
+"""Engine selection: ``params.yaml`` names a backend, this module builds it.
+
+Backends import their heavy dependencies lazily, so a CPU machine without vLLM
+(or without llama-cpp-python) can still use the others.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete
+from sentidistill.params import StrictModel
+
+Backend = Literal["transformers", "llamacpp", "vllm"]
+
+
+class EngineConfig(StrictModel):
+    """How to run a model. One group per use (evaluation, teacher generation)."""
+
+    backend: Backend = "transformers"
+    # transformers / vllm
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    threads: int | None = Field(default=None, ge=1, description="CPU threads; null = all cores")
+    max_batch_tokens: int = Field(default=4096, ge=1, description="padded tokens per forward batch")
+    max_batch_size: int = Field(default=32, ge=1)
+    share_prefix: bool = True
+    # llama.cpp
+    n_ctx: int = Field(default=8192, ge=256)
+    n_batch: int = Field(default=512, ge=1)
+    # vllm
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+
+
+def load_engine(model: str | Path, config: EngineConfig) -> Engine:
+    """Build an engine for a registry name, role, HF folder or GGUF file.
+
+    Registry names and roles resolve to the folder materialized under ``models/``
+    by the ``prepare_models`` stage; any other path is used as it is.
+    """
+    hf_dir, gguf = _locate(model)
+    if config.backend == "transformers":
+        from sentidistill.engines.transformers_engine import TransformersEngine
+
+        if hf_dir is None:
+            raise ValueError(f"{model}: the transformers engine needs an HF folder, found only {gguf}")
+        return TransformersEngine(
+            hf_dir,
+            dtype=config.dtype,
+            threads=config.threads,
+            max_batch_tokens=config.max_batch_tokens,
+            max_batch_size=config.max_batch_size,
+            share_prefix=config.share_prefix,
+        )
+    if config.backend == "llamacpp":
+        from sentidistill.engines.llamacpp_engine import LlamaCppEngine
+
+        if gguf is None:
+            raise ValueError(
+                f"{model}: the llamacpp engine needs a GGUF file; this model has none "
+                "(use backend: transformers, or point the registry at a .gguf)"
+            )
+        return LlamaCppEngine(gguf, n_ctx=config.n_ctx, threads=config.threads, n_batch=config.n_batch)
+    if config.backend == "vllm":
+        from sentidistill.engines.vllm_engine import VLLMEngine
+
+        return VLLMEngine(
+            hf_dir or model,
+            tensor_parallel_size=config.tensor_parallel_size,
+            dtype=config.dtype,
+            gpu_memory_utilization=config.gpu_memory_utilization,
+        )
+    raise ValueError(f"unknown backend {config.backend!r}")  # pragma: no cover - pydantic guards this
+
+
+def _locate(model: str | Path) -> tuple[Path | None, Path | None]:
+    p = Path(model)
+    if p.suffix == ".gguf" and p.exists():
+        return None, p
+    if p.is_dir() and (p / "config.json").exists():
+        return p, None
+    if p.is_dir() and (p / "hf" / "config.json").exists():
+        gguf = p / "model.gguf"
+        return p / "hf", gguf if gguf.exists() else None
+    from sentidistill.models.store import model_paths
+
+    paths = model_paths(str(model))
+    return paths.hf_dir, paths.gguf_path
+
+
+__all__ = ["Engine", "EngineConfig", "Generation", "GenerationParams", "answer_complete", "load_engine"]

@@ -1,0 +1,335 @@
+"""In-context evaluation of one model on SentiBench (Section 4.1).
+
+For every dataset and seed: a fixed, stratified subsample of the test split (the same
+for every model and seed, so comparisons are paired), each example with its own
+freshly sampled demonstrations, then
+
+* classification: one forward pass, next-token logits restricted to each label's first
+  token (the authors' scorer), or the full label log-likelihood when first tokens collide;
+* fine-grained: greedy generation, robust parsing of the Python-list answer.
+
+Every example ends up in the predictions table, scored or marked unparseable.
+Finished (dataset, seed) chunks are checkpointed under ``.cache/sentibench/`` keyed by a
+fingerprint of the model and the prompts, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import Field, field_validator
+
+from sentidistill.engines import Engine, EngineConfig, GenerationParams
+from sentidistill.log import get_logger, progress_bar
+from sentidistill.params import StrictModel
+from sentidistill.sentibench import metrics as M
+from sentidistill.sentibench.datasets import CATEGORIES, DATASETS, DatasetSpec, get_spec
+from sentidistill.sentibench.parsing import ParseStatus, parse_fsa_output
+from sentidistill.sentibench.prompts import demos_for, build_prompt
+
+log = get_logger(__name__)
+
+ScoringMode = Literal["first_token", "full_loglik", "auto"]
+
+
+class EvalParams(StrictModel):
+    """``sentibench.eval`` in params.yaml."""
+
+    datasets: list[str] = Field(default_factory=lambda: list(DATASETS))
+    shots: int = Field(default=4, ge=0, description="demonstrations per example (Section 4.1: 4)")
+    shots_per_dataset: dict[str, int] = Field(default_factory=dict)
+    demo_split: Literal["dev", "train"] = "dev"
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    max_test_examples: int | None = Field(default=None, ge=1, description="null = the full test split")
+    max_test_examples_per_dataset: dict[str, int | None] = Field(default_factory=dict)
+    subsample_seed: int = 0
+    scoring: ScoringMode = "auto"
+    max_new_tokens: int = Field(default=150, ge=1, description="fine-grained generation budget (authors: 150)")
+    stop_at_answer: bool = True
+    chunk_size: int = Field(default=32, ge=1, description="prompts per engine call (progress granularity)")
+
+    @field_validator("datasets")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        unknown = [d for d in v if d not in DATASETS]
+        if unknown:
+            raise ValueError(f"unknown datasets {unknown}; allowed: {list(DATASETS)}")
+        return v
+
+    def shots_for(self, dataset: str) -> int:
+        return self.shots_per_dataset.get(dataset, self.shots)
+
+    def limit_for(self, dataset: str) -> int | None:
+        return self.max_test_examples_per_dataset.get(dataset, self.max_test_examples)
+
+
+class EvalModel(StrictModel):
+    """One entry of ``sentibench.models``: what to evaluate and how to run it."""
+
+    model: str = Field(description="registry name, role, HF folder or GGUF path")
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+
+# ------------------------------------------------------------------------------ data
+def stratified_subsample(test: pl.DataFrame, n: int | None, seed: int, stratify: str | None) -> pl.DataFrame:
+    """At most ``n`` rows, label proportions kept (largest remainder), order by a seeded hash."""
+
+    def rank(ids: pl.Series) -> pl.Series:
+        return ids.map_elements(
+            lambda x: hashlib.sha256(f"{seed}\x1f{x}".encode()).hexdigest(), return_dtype=pl.String
+        )
+
+    test = test.with_columns(_rank=rank(test["example_id"])).sort("_rank")
+    if n is None or n >= test.height:
+        return test.drop("_rank").sort("example_id")
+    if stratify is None:
+        return test.head(n).drop("_rank").sort("example_id")
+    counts = test.group_by(stratify).len().sort(stratify)
+    quotas = {r[stratify]: n * r["len"] / test.height for r in counts.iter_rows(named=True)}
+    alloc = {k: math.floor(q) for k, q in quotas.items()}
+    for k in sorted(quotas, key=lambda k: (-(quotas[k] - alloc[k]), str(k)))[: n - sum(alloc.values())]:
+        alloc[k] += 1
+    parts = [test.filter(pl.col(stratify) == k).head(m) for k, m in alloc.items() if m]
+    return pl.concat(parts).drop("_rank").sort("example_id")
+
+
+def prompt_hash(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- scoring
+def choose_scoring(engine: Engine, labels: Sequence[str], mode: ScoringMode) -> tuple[str, list[int]]:
+    """Resolve ``auto``: first-token scoring unless two labels share their first token."""
+    first = engine.first_token_ids(list(labels))
+    collide = len(set(first)) < len(first)
+    if mode == "first_token" and collide:
+        raise ValueError(
+            f"labels {list(labels)} share first tokens {first} under this tokenizer; "
+            "set sentibench.eval.scoring to full_loglik (or auto)"
+        )
+    if mode == "auto":
+        mode = "full_loglik" if collide else "first_token"
+    return mode, first
+
+
+def _by_instruction(prompts: list[str], instructions: list[str]) -> list[list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, ins in enumerate(instructions):
+        groups[ins].append(i)
+    return list(groups.values())
+
+
+def score_classification(
+    engine: Engine, spec: DatasetSpec, prompts: list[str], instructions: list[str], mode: str, first_ids: list[int]
+) -> list[list[float]]:
+    """Per-prompt label scores (logits or log-likelihoods), in ``spec.labels`` order."""
+    out: list[list[float] | None] = [None] * len(prompts)
+    for idx in _by_instruction(prompts, instructions):  # one shared prefix per call
+        sub = [prompts[i] for i in idx]
+        if mode == "first_token":
+            scores = engine.next_token_logits(sub, first_ids)
+        else:
+            scores = engine.continuation_logprobs(sub, [" " + lab for lab in spec.labels])
+        for i, row in zip(idx, scores):
+            out[i] = [float(x) for x in row]
+    return [s for s in out if s is not None]
+
+
+# ------------------------------------------------------------------------ evaluation
+def _fingerprint(engine: Engine, mode: str, prompts: list[str], extra: dict[str, Any]) -> str:
+    h = hashlib.sha256(json.dumps({"engine": engine.identity(), "mode": mode, **extra}, sort_keys=True).encode())
+    for p in prompts:
+        h.update(prompt_hash(p).encode())
+    return h.hexdigest()[:20]
+
+
+def evaluate_dataset_seed(
+    engine: Engine,
+    spec: DatasetSpec,
+    test: pl.DataFrame,
+    pool: pl.DataFrame,
+    seed: int,
+    params: EvalParams,
+    on_progress: Callable[[int], None] = lambda n: None,
+    checkpoint_dir: Path | None = None,
+) -> pl.DataFrame:
+    """Predictions of one (dataset, seed): one row per test example, none dropped."""
+    k = params.shots_for(spec.key)
+    rows = test.to_dicts()
+    prompts, instructions = [], []
+    for r in rows:
+        demos = demos_for(spec.key, seed, r["example_id"], pool, k)
+        prompts.append(build_prompt(spec, demos, r))
+        instructions.append(spec.render_instruction(r.get("target") if spec.has_target else None))
+
+    mode, first_ids = ("generate", [])
+    if spec.is_classification:
+        mode, first_ids = choose_scoring(engine, spec.labels, params.scoring)
+    fp = _fingerprint(engine, mode, prompts, {"max_new_tokens": params.max_new_tokens, "stop": params.stop_at_answer})
+    ckpt = checkpoint_dir / f"{spec.key}-seed{seed}-{fp}.parquet" if checkpoint_dir else None
+    if ckpt is not None and ckpt.exists():
+        log.info("%s seed %d: reusing finished chunk %s", spec.key, seed, ckpt.name)
+        on_progress(len(rows))
+        return pl.read_parquet(ckpt)
+
+    raw: list[str] = []
+    scores: list[list[float] | None] = []
+    n_tokens: list[int] = []
+    for start in range(0, len(rows), params.chunk_size):
+        sl = slice(start, start + params.chunk_size)
+        if spec.is_classification:
+            chunk_scores = score_classification(engine, spec, prompts[sl], instructions[sl], mode, first_ids)
+            scores.extend(chunk_scores)
+            raw.extend(spec.labels[max(range(len(s)), key=s.__getitem__)] for s in chunk_scores)
+            n_tokens.extend(len(engine.tokenize(p)) for p in prompts[sl])
+        else:
+            gen_params = GenerationParams(max_new_tokens=params.max_new_tokens, stop_at_answer=params.stop_at_answer)
+            gens = []
+            for idx in _by_instruction(prompts[sl], instructions[sl]):
+                sub = engine.generate([prompts[sl][i] for i in idx], gen_params)
+                gens.extend(zip(idx, sub))
+            gens.sort(key=lambda t: t[0])
+            raw.extend(g.text for _, g in gens)
+            scores.extend(None for _ in gens)
+            n_tokens.extend(g.n_prompt_tokens for _, g in gens)
+        on_progress(len(prompts[sl]))
+
+    out_rows = []
+    for r, p, text, sc, nt in zip(rows, prompts, raw, scores, n_tokens):
+        if spec.is_classification:
+            pred, status, gold = text, ParseStatus.OK.value, r["label"]
+        else:
+            parsed = parse_fsa_output(text, spec)
+            pred, status, gold = json.dumps([list(t) for t in parsed.tuples]), parsed.status.value, r["gold_json"]
+        out_rows.append(
+            {
+                "dataset": spec.key,
+                "seed": seed,
+                "example_id": r["example_id"],
+                "prompt_hash": prompt_hash(p),
+                "n_prompt_tokens": nt,
+                "scoring": mode,
+                "raw_output": text,
+                "label_scores": sc,
+                "prediction": pred,
+                "gold": gold,
+                "parse_status": status,
+            }
+        )
+    df = pl.DataFrame(out_rows, schema=PREDICTION_COLUMNS)
+    if ckpt is not None:
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt.with_suffix(".tmp")
+        df.write_parquet(tmp)
+        tmp.replace(ckpt)
+    return df
+
+
+PREDICTION_COLUMNS: dict[str, Any] = {
+    "dataset": pl.String,
+    "seed": pl.Int64,
+    "example_id": pl.String,
+    "prompt_hash": pl.String,
+    "n_prompt_tokens": pl.Int64,
+    "scoring": pl.String,
+    "raw_output": pl.String,
+    "label_scores": pl.List(pl.Float64),
+    "prediction": pl.String,
+    "gold": pl.String,
+    "parse_status": pl.String,
+}
+
+
+def select_tests(data: dict[str, pl.DataFrame], params: EvalParams) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+    """(test subsample, demo pool) per dataset."""
+    out = {}
+    for key in params.datasets:
+        spec = get_spec(key)
+        df = data[key]
+        test = df.filter(pl.col("split") == "test")
+        pool = df.filter(pl.col("split") == params.demo_split)
+        stratify = "label" if spec.is_classification else None
+        out[key] = (stratified_subsample(test, params.limit_for(key), params.subsample_seed, stratify), pool)
+    return out
+
+
+def evaluate_model(
+    engine: Engine,
+    data: dict[str, pl.DataFrame],
+    params: EvalParams,
+    *,
+    name: str,
+    checkpoint_dir: Path | None = None,
+) -> pl.DataFrame:
+    """All datasets × seeds for one model, with one progress bar (rate and ETA)."""
+    selected = select_tests(data, params)
+    total = sum(t.height for t, _ in selected.values()) * len(params.seeds)
+    parts = []
+    with progress_bar(total, desc=f"SentiBench {name}", unit="ex") as bar:
+        for key, (test, pool) in selected.items():
+            for seed in params.seeds:
+                bar.set_postfix_str(f"{key} seed {seed}")
+                parts.append(
+                    evaluate_dataset_seed(engine, get_spec(key), test, pool, seed, params, bar.update, checkpoint_dir)
+                )
+    return pl.concat(parts).with_columns(pl.lit(name).alias("model")).select(["model", *PREDICTION_COLUMNS])
+
+
+# --------------------------------------------------------------------------- metrics
+def _seed_score(spec: DatasetSpec, preds: pl.DataFrame, test: pl.DataFrame) -> dict[str, float]:
+    if spec.is_classification:
+        s = M.classification_scores(preds["gold"].to_list(), preds["prediction"].to_list())
+        return {"f1": 100 * s.macro_f1, "accuracy": 100 * s.accuracy}
+    pred_t = [[tuple(t) for t in json.loads(p)] for p in preds["prediction"]]
+    if spec.kind == "ssa":
+        by_id = {r["example_id"]: r for r in test.iter_rows(named=True)}
+        rows = [by_id[e] for e in preds["example_id"]]
+        prf = M.ssa_f1([r["sentence"] for r in rows], [r["opinions"] for r in rows], pred_t)
+    else:
+        prf = M.tuple_micro_f1([M.gold_tuples(g) for g in preds["gold"]], pred_t)
+    return {"f1": 100 * prf.f1, "precision": 100 * prf.precision, "recall": 100 * prf.recall}
+
+
+def summarize(predictions: pl.DataFrame, data: dict[str, pl.DataFrame]) -> dict[str, Any]:
+    """Metrics JSON: per dataset (mean/std over seeds), per category, and the average (Table 2)."""
+    out: dict[str, Any] = {"datasets": {}}
+    for key in predictions["dataset"].unique(maintain_order=True).to_list():
+        spec = get_spec(key)
+        test = data[key].filter(pl.col("split") == "test")
+        sub = predictions.filter(pl.col("dataset") == key)
+        per_seed = {}
+        for seed in sorted(sub["seed"].unique().to_list()):
+            per_seed[str(seed)] = _seed_score(spec, sub.filter(pl.col("seed") == seed), test)
+        f1s = [v["f1"] for v in per_seed.values()]
+        status_counts = dict(sub.group_by("parse_status").len().iter_rows())
+        n_seeds = len(per_seed)
+        entry = {
+            "f1": round(statistics.fmean(f1s), 4),
+            "f1_std": round(statistics.stdev(f1s), 4) if len(f1s) > 1 else 0.0,
+            "n_examples": sub.height // max(n_seeds, 1),
+            "n_seeds": n_seeds,
+            "n_unparseable": int(status_counts.get(ParseStatus.UNPARSEABLE.value, 0)),
+            "parse_status": {k: int(v) for k, v in sorted(status_counts.items())},
+            "per_seed": {s: {k: round(v, 4) for k, v in d.items()} for s, d in per_seed.items()},
+        }
+        if spec.is_classification:
+            entry["accuracy"] = round(statistics.fmean(v["accuracy"] for v in per_seed.values()), 4)
+        out["datasets"][key] = entry
+    cats = {}
+    for cat in CATEGORIES:
+        vals = [out["datasets"][k]["f1"] for k, s in DATASETS.items() if s.category == cat and k in out["datasets"]]
+        if vals:
+            cats[cat] = round(statistics.fmean(vals), 4)
+    out["categories"] = cats
+    all_f1 = [d["f1"] for d in out["datasets"].values()]
+    out["avg"] = round(statistics.fmean(all_f1), 4) if all_f1 else None
+    out["n_datasets"] = len(all_f1)
+    return out
