@@ -73,7 +73,6 @@ class IngestParams(StrictModel):
         paths = [s.path for s in self.sources]
         if len(set(paths)) != len(paths):
             raise ValueError(f"sources lists a file twice: {paths}")
-        self.normalize.check()
         return self
 
 

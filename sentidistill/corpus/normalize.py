@@ -63,22 +63,29 @@ class NormalizeOptions(StrictModel):
     newlines: Literal["keep", "space"] = "keep"
 
 
+class NormalizeOverride(StrictModel):
+    """Per-domain override: only the options given differ from ``default``."""
+
+    html_line_breaks: Literal["newline", "space", "keep"] | None = None
+    strip_html_tags: bool | None = None
+    unescape_entities: bool | None = None
+    entity_passes: int | None = Field(None, ge=1, le=5)
+    unicode_form: Literal["NFC", "NFKC", "none"] | None = None
+    drop_control_chars: bool | None = None
+    newlines: Literal["keep", "space"] | None = None
+
+
 class NormalizeParams(StrictModel):
     """``corpus.ingest.normalize``: defaults for every domain plus per-domain overrides."""
 
     default: NormalizeOptions = NormalizeOptions()
-    domains: dict[str, dict[str, object]] = Field(default_factory=dict)
+    domains: dict[str, NormalizeOverride] = Field(default_factory=dict)
 
     def for_domain(self, domain: str) -> NormalizeOptions:
         override = self.domains.get(domain)
-        if not override:
+        if override is None:
             return self.default
-        return NormalizeOptions.model_validate({**self.default.model_dump(), **override})
-
-    def check(self) -> None:
-        """Validate every per-domain override up front (a typo fails before any work)."""
-        for domain in self.domains:
-            self.for_domain(domain)
+        return self.default.model_copy(update=override.model_dump(exclude_none=True))
 
 
 def _map_where(s: pl.Series, mask: pl.Series, fn: Callable[[str], str]) -> pl.Series:
