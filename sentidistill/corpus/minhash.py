@@ -5,7 +5,7 @@ and one ``update()`` per shingle: a Python call, a SHA-1 and a 128-wide numpy
 operation for every shingle (≈16M shingles for the 172K-text raw corpus). Here the
 same sketch is computed for a whole batch of texts at once:
 
-1. **Tokens** (:func:`tokenize`): case-folded ``\\w+`` words, split by polars. Each
+1. **Tokens** (:func:`tokenize`): case-folded words (:data:`TOKEN_PATTERN`), split by polars. Each
    distinct word is hashed once (BLAKE2b, 64 bit, stable across runs and machines).
 2. **Shingles** (:func:`shingle_hashes`): the hashes of ``k`` consecutive words are
    combined with vectorized 64-bit arithmetic into one hash per shingle.
@@ -34,9 +34,11 @@ from pydantic import Field
 from sentidistill.log import progress
 from sentidistill.params import StrictModel
 
-#: Words: maximal runs of Unicode word characters, after case folding. Punctuation,
+#: Words, after case folding: a letter, digit or underscore followed by letters, digits,
+#: underscores and combining marks (so "naïve" in NFD or Devanagari stay one word, while
+#: a stray variation selector U+FE0F left behind by an emoji is not a word). Punctuation,
 #: emoji and whitespace only separate words, so formatting differences vanish.
-TOKEN_PATTERN = r"\w+"
+TOKEN_PATTERN = r"[\p{L}\p{N}_][\p{L}\p{N}\p{M}_]*"
 #: datasketch permutation scheme the signatures follow (bijective, uint32 values).
 SCHEME = "affine32"
 
