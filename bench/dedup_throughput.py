@@ -58,7 +58,13 @@ def baseline_loop(texts: list[str], p: MinHashParams) -> dict[str, Any]:
             continue
         lsh.insert(i, m, check_duplication=False)
     t_lsh = time.perf_counter() - t1
-    return {"signatures_s": t_sig, "lsh_s": t_lsh, "total_s": t_sig + t_lsh, "near_duplicates": near, "shingles": n_shingles}
+    return {
+        "signatures_s": t_sig,
+        "lsh_s": t_lsh,
+        "total_s": t_sig + t_lsh,
+        "near_duplicates": near,
+        "shingles": n_shingles,
+    }
 
 
 def ours(texts: pl.Series, p: MinHashParams) -> dict[str, Any]:
@@ -141,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "process_max_rss_mb": round(max_rss_mb, 1),
     }
     baseline = {
-        "method": "per text MinHash(num_perm, seed) + update(shingle bytes) (SHA-1), then MinHashLSH query/insert of every text",
+        "method": "per text MinHash(num_perm, seed) + update(shingle bytes) (SHA-1), "
+        "then MinHashLSH query/insert of every text",
         "subset_texts": k,
         "subset_shingles": base["shingles"],
         "subset_signatures_s": round(base["signatures_s"], 3),

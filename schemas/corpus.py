@@ -75,8 +75,13 @@ def _corpus_columns() -> dict[str, pa.Column]:
     }
 
 
-def _corpus_schema(name: str, *, unique_ids: bool, extra: dict[str, pa.Column] | None = None,
-                   checks: list[pa.Check] | None = None, unique: list[str] | None = None) -> pa.DataFrameSchema:  # fmt: skip
+def _corpus_schema(
+    name: str,
+    *,
+    unique_ids: bool,
+    extra: dict[str, pa.Column] | None = None,
+    checks: list[pa.Check] | None = None,
+) -> pa.DataFrameSchema:
     cols = _corpus_columns()
     if unique_ids:
         cols["id"] = pa.Column(pl.Utf8, ID_FORMAT, unique=True)
@@ -84,7 +89,7 @@ def _corpus_schema(name: str, *, unique_ids: bool, extra: dict[str, pa.Column] |
     return pa.DataFrameSchema(
         cols,
         checks=[ID_IS_CONTENT_HASH, *(checks or [])],
-        unique=unique or ["file", "line"],
+        unique=["file", "line"],
         strict=True,
         ordered=True,
         name=name,

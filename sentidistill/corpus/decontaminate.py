@@ -80,7 +80,9 @@ def load_sentibench_texts(root: Path, splits: list[str], text_field: str = "sent
             try:
                 data = json.loads(path.read_text(encoding="utf-8-sig"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ValueError(f"{path}: not a UTF-8 JSON file ({exc}); re-pull with `dvc pull data/raw/sentibench`") from exc
+                raise ValueError(
+                    f"{path}: not a UTF-8 JSON file ({exc}); re-pull with `dvc pull data/raw/sentibench`"
+                ) from exc
             if not isinstance(data, list):
                 raise ValueError(f"{path}: expected a JSON array of examples, got {type(data).__name__}")
             files += 1
@@ -97,7 +99,12 @@ def load_sentibench_texts(root: Path, splits: list[str], text_field: str = "sent
     log.info("SentiBench: %d texts from %d files (splits %s)", len(rows), files, ", ".join(splits))
     return pl.DataFrame(
         rows,
-        schema={"bench_dataset": pl.String, "bench_split": pl.String, "bench_index": pl.Int64, "bench_sentence": pl.String},
+        schema={
+            "bench_dataset": pl.String,
+            "bench_split": pl.String,
+            "bench_index": pl.Int64,
+            "bench_sentence": pl.String,
+        },
     )
 
 
@@ -222,7 +229,9 @@ def find_contamination(
         ngram[start:stop], ngram_share[start:stop] = ngrams.hits(tokens)
         minhash.add_batch(start, tokens)
     mh, mh_sim, mh_info = minhash.hits(texts.len())
-    method = np.where(exact != _NO_HIT, "exact", np.where(ngram != _NO_HIT, "ngram", np.where(mh != _NO_HIT, "minhash", "")))
+    method = np.where(
+        exact != _NO_HIT, "exact", np.where(ngram != _NO_HIT, "ngram", np.where(mh != _NO_HIT, "minhash", ""))
+    )
     pos = np.where(exact != _NO_HIT, exact, np.where(ngram != _NO_HIT, ngram, mh))
     sim = np.where(exact != _NO_HIT, 1.0, np.where(ngram != _NO_HIT, ngram_share, mh_sim))
     hits = pl.DataFrame(
@@ -260,7 +269,9 @@ def decontaminate(
     clean = corpus.filter(~flagged)
     table = account({"contaminated": contaminated, "kept": clean}, input_name="in", inputs=corpus)
     per_bench = (
-        contaminated.group_by("bench_dataset", "bench_split", "method").len().sort("bench_dataset", "bench_split", "method")
+        contaminated.group_by("bench_dataset", "bench_split", "method")
+        .len()
+        .sort("bench_dataset", "bench_split", "method")
     )
     hits_by_bench: dict[str, dict[str, dict[str, int]]] = {}
     for ds, split, method, n in per_bench.iter_rows():
@@ -282,7 +293,9 @@ def run_decontaminate(
     params: DecontaminateParams, corpus_dir: Path, metrics: Path, base_dir: Path = ROOT
 ) -> dict[str, Any]:
     """Stage corpus_decontaminate: read the deduplicated corpus, write clean and contaminated rows."""
-    require_pulled(_resolve(params.sentibench_dir, base_dir), "SentiBench raw data (corpus.decontaminate.sentibench_dir)")
+    require_pulled(
+        _resolve(params.sentibench_dir, base_dir), "SentiBench raw data (corpus.decontaminate.sentibench_dir)"
+    )
     t0 = time.perf_counter()
     corpus = read_parquet(corpus_dir / DEDUPLICATED, CORPUS_DEDUPLICATED).sort("row")
     clean, contaminated, stats = decontaminate(corpus, params, base_dir)

@@ -48,6 +48,7 @@ from sentidistill.paths import ROOT, require_pulled
 
 log = get_logger(__name__)
 
+
 class SourceSpec(StrictModel):
     """One JSONL file of the corpus. ``domain``/``source`` fill rows that lack them."""
 
@@ -228,12 +229,19 @@ def ingest(params: IngestParams, base_dir: Path = ROOT) -> tuple[pl.DataFrame, p
         "domain",
         "source",
         "reason",
-        detail=pl.format("{} chars after normalization (allowed {}..{})", "n_chars", pl.lit(params.min_chars), pl.lit(params.max_chars)),
+        detail=pl.format(
+            "{} chars after normalization (allowed {}..{})",
+            "n_chars",
+            pl.lit(params.min_chars),
+            pl.lit(params.max_chars),
+        ),
         snippet=pl.col("text").str.slice(0, params.snippet_chars),
     )
     rejected_df = (
         pl.concat([pl.DataFrame(rejected, schema=_REJECTED_SCHEMA), length_rejects.cast(_REJECTED_SCHEMA)])
-        .with_columns(order=pl.col("file").replace_strict(list(line_counts), range(len(line_counts)), return_dtype=pl.Int64))
+        .with_columns(
+            order=pl.col("file").replace_strict(list(line_counts), range(len(line_counts)), return_dtype=pl.Int64)
+        )
         .sort("order", "line")
         .drop("order")
         .select(REJECTED_COLUMNS)

@@ -111,7 +111,8 @@ def normalize_series(texts: pl.Series, opts: NormalizeOptions) -> pl.Series:
     (those containing ``&``, those with non-ASCII characters)."""
     s = texts.cast(pl.String)
     if opts.unescape_entities:
-        s = _map_where(s, s.str.contains("&", literal=True).fill_null(False), lambda t: _unescape(t, opts.entity_passes))
+        has_entity = s.str.contains("&", literal=True).fill_null(False)
+        s = _map_where(s, has_entity, lambda t: _unescape(t, opts.entity_passes))
     if opts.html_line_breaks != "keep":
         s = s.str.replace_all(_BREAK_RE, "\n" if opts.html_line_breaks == "newline" else " ")
     if opts.strip_html_tags:

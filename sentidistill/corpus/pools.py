@@ -126,7 +126,8 @@ def sample_pools(clean: pl.DataFrame, params: PoolsParams) -> tuple[dict[str, pl
     table = account({**pools, "unused": unused}, input_name="clean", inputs=clean, by=("domain", "source"))
     quotas = {"knowdist": q_know, "icldist": q_icl}
     # Domains that gave less than an even share because they ran out of texts.
-    shortfall = {name: sorted(d for d, q in quotas[name].items() if q < sizes[name] // max(len(domains), 1)) for name in quotas}
+    even_share = {name: sizes[name] // max(len(domains), 1) for name in quotas}
+    shortfall = {name: sorted(d for d, q in quotas[name].items() if q < even_share[name]) for name in quotas}
     stats = {
         "stage": "corpus_pools",
         "seed": params.seed,

@@ -48,7 +48,8 @@ def tree(tmp_path):
         tmp_path / "raw/malformed.jsonl",
         [b"\xff\xfe not utf-8", "{oops", "", "[1]", {"domain": "yelp"}, {"text": 3, "domain": "yelp"},
          {"text": "orphan text with no domain"}, row("", domain="yelp"), row("tiny", domain="yelp"),
-         row("y" * 3000, domain="yelp"), row(text(99), domain="yelp"), row(review, domain="yelp")],  # last: copy of a reviews.jsonl row
+         row("y" * 3000, domain="yelp"), row(text(99), domain="yelp"),
+         row(review, domain="yelp")],  # last: an exact copy of a reviews.jsonl row
     )  # fmt: skip
     return tmp_path
 

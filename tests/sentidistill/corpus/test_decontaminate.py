@@ -21,7 +21,10 @@ def bench(tmp_path):
     return write_sentibench(
         tmp_path / "sentibench",
         {
-            "sc/imdb/test.json": [{"sentence": text(210), "label": "positive"}, {"sentence": REVIEW_BR, "label": "negative"}],
+            "sc/imdb/test.json": [
+                {"sentence": text(210), "label": "positive"},
+                {"sentence": REVIEW_BR, "label": "negative"},
+            ],
             "sc/imdb/val.json": [{"sentence": text(211), "label": "positive"}],
             "sc/imdb/train.json": [{"sentence": TRAIN_ONLY, "label": "positive"}],
             "sc/sst2/test.json": [{"sentence": SST_STYLE, "label": "positive"}],
@@ -90,7 +93,8 @@ def test_load_sentibench_reads_bom_json(bench):
     df = load_sentibench_texts(bench, ["test", "val", "train"])
     assert df.height == 7
     assert df["bench_split"].to_list()[:3] == ["test"] * 3  # split priority first
-    assert df.filter(pl.col("bench_dataset") == "absa/atsa_rest16")["bench_sentence"].to_list() == ["The food was great."]
+    absa = df.filter(pl.col("bench_dataset") == "absa/atsa_rest16")
+    assert absa["bench_sentence"].to_list() == ["The food was great."]
 
 
 def test_load_sentibench_errors(tmp_path):

@@ -41,7 +41,8 @@ PLANTED = [
 
 @pytest.fixture
 def corpus(tmp_path):
-    write_jsonl(tmp_path / "c.jsonl", [row(t) for t, _ in PLANTED] + [row("😂😂😂 🎉🎉🎉 !!!"), row("🎉🎉🎉 😂😂😂 ???")])
+    no_words = [row("😂😂😂 🎉🎉🎉 !!!"), row("🎉🎉🎉 😂😂😂 ???")]
+    write_jsonl(tmp_path / "c.jsonl", [row(t) for t, _ in PLANTED] + no_words)
     df, rejected, _ = ingest(ingest_params(["c.jsonl"]), tmp_path)
     assert rejected.height == 0
     return df
@@ -76,6 +77,14 @@ def test_first_row_of_cluster_is_kept_in_stable_order(corpus):
     kept, dups, _ = deduplicate(reordered, dedup_params())
     assert 0 in kept["row"].to_list()  # the one-word-changed copy now comes first and stays
     assert dups.filter(pl.col("row") == 1)["kept_row"].to_list() == [0]
+
+
+def test_batch_and_block_sizes_do_not_change_results(corpus):
+    small = dedup_params()
+    big_mh = small.minhash.model_copy(update={"batch_texts": 1000, "chunk_shingles": 100_000})
+    big = small.model_copy(update={"minhash": big_mh})
+    a, b = deduplicate(corpus, small), deduplicate(corpus, big)
+    assert a[0].equals(b[0]) and a[1].equals(b[1]) and a[2] == b[2]
 
 
 def test_exact_duplicates_point_at_first_occurrence():

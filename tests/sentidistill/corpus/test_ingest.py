@@ -50,7 +50,8 @@ def test_every_reason_rejected_and_nothing_lost(malformed):
     assert count_lines(base / "raw/bad.jsonl") == n_lines
     assert corpus.height + rejected.height == n_lines + 1
     assert stats["total"] == {"raw": n_lines + 1, "rejected": len(MALFORMED), "kept": n_lines + 1 - len(MALFORMED)}
-    assert stats["by_file"]["raw/bad.jsonl"] == {"raw": n_lines, "rejected": len(MALFORMED), "kept": n_lines - len(MALFORMED)}
+    n_bad = len(MALFORMED)
+    assert stats["by_file"]["raw/bad.jsonl"] == {"raw": n_lines, "rejected": n_bad, "kept": n_lines - n_bad}
     assert set(stats["rejected_by_reason"]) == set(REJECT_REASONS)
     assert sum(stats["rejected_by_reason"].values()) == len(MALFORMED)
     # rows that cannot be parsed still say where they came from
