@@ -14,7 +14,18 @@ from pydantic import Field
 from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete
 from sentidistill.params import StrictModel
 
-Backend = Literal["transformers", "llamacpp", "vllm"]
+Backend = Literal["transformers", "llamacpp", "vllm", "openai"]
+
+
+class OpenAIConfig(StrictModel):
+    """An OpenAI-compatible server (vLLM serve, llama.cpp server, Ollama, a hosted API)."""
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    api_key_env: str | None = Field(default="OPENAI_API_KEY", description="env var holding the key; unset = none")
+    model: str | None = Field(default=None, description="served model name; null = the first of /v1/models")
+    timeout_s: float = Field(default=600.0, gt=0)
+    max_concurrency: int = Field(default=4, ge=1, description="requests in flight at once")
+    chat: bool = Field(default=False, description="true: /v1/chat/completions (the server applies the chat template)")
 
 
 class EngineConfig(StrictModel):
@@ -33,6 +44,8 @@ class EngineConfig(StrictModel):
     # vllm
     tensor_parallel_size: int = Field(default=1, ge=1)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    # openai (any OpenAI-compatible server)
+    openai: OpenAIConfig = OpenAIConfig()
 
 
 def load_engine(model: str | Path, config: EngineConfig) -> Engine:
@@ -41,7 +54,10 @@ def load_engine(model: str | Path, config: EngineConfig) -> Engine:
     Registry names and roles resolve to the folder materialized under ``models/``
     by the ``prepare_models`` stage; any other path is used as it is.
     """
-    hf_dir, gguf = _locate(model)
+    if config.backend == "openai":
+        hf_dir, gguf = None, None  # the server holds the weights
+    else:
+        hf_dir, gguf = _locate(model)
     if config.backend == "transformers":
         from sentidistill.engines.transformers_engine import TransformersEngine
 
@@ -73,6 +89,18 @@ def load_engine(model: str | Path, config: EngineConfig) -> Engine:
             dtype=config.dtype,
             gpu_memory_utilization=config.gpu_memory_utilization,
         )
+    if config.backend == "openai":
+        from sentidistill.engines.openai_engine import OpenAIEngine
+
+        o = config.openai
+        return OpenAIEngine(
+            o.base_url,
+            model=o.model,
+            api_key_env=o.api_key_env,
+            timeout_s=o.timeout_s,
+            max_concurrency=o.max_concurrency,
+            chat=o.chat,
+        )
     raise ValueError(f"unknown backend {config.backend!r}")  # pragma: no cover - pydantic guards this
 
 
@@ -91,4 +119,4 @@ def _locate(model: str | Path) -> tuple[Path | None, Path | None]:
     return paths.hf_dir, paths.gguf_path
 
 
-__all__ = ["Engine", "EngineConfig", "Generation", "GenerationParams", "answer_complete", "load_engine"]
+__all__ = ["Engine", "EngineConfig", "OpenAIConfig", "Generation", "GenerationParams", "answer_complete", "load_engine"]

@@ -38,6 +38,9 @@ class GenerationParams:
     # the authors' scripts keep only that part of a 150-token generation.
     stop_at_answer: bool = False
     stop: tuple[str, ...] = field(default_factory=tuple)
+    # The prompt is already chat-templated: its special-token strings (``<|im_start|>``)
+    # are parsed as special tokens and no BOS is added (the template has its own).
+    parse_special: bool = False
 
 
 def answer_complete(text: str) -> bool:

@@ -135,7 +135,10 @@ class LlamaCppEngine(Engine):
         eos = llm.token_eos()
         results = []
         for p in prompts:
-            tokens = self.tokenize(p)
+            if params.parse_special:
+                tokens = self.llm.tokenize(p.encode("utf-8"), add_bos=False, special=True)
+            else:
+                tokens = self.tokenize(p)
             if len(tokens) + params.max_new_tokens > self.n_ctx:
                 raise ValueError(
                     f"prompt of {len(tokens)} tokens + {params.max_new_tokens} new tokens exceeds n_ctx={self.n_ctx}"

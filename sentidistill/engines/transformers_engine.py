@@ -185,7 +185,7 @@ class TransformersEngine(Engine):
 
         tok = self.tokenizer
         results: list[Generation | None] = [None] * len(prompts)
-        seqs = [self.tokenize(p) for p in prompts]
+        seqs = [self.tokenize(p, add_special_tokens=not params.parse_special) for p in prompts]
         greedy = params.temperature <= 0
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,

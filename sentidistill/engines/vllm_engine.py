@@ -106,7 +106,10 @@ class VLLMEngine(Engine):
             repetition_penalty=1.0,
             stop=list(params.stop) or None,
         )
-        outs = self.llm.generate([{"prompt_token_ids": self.tokenize(p)} for p in prompts], sp, use_tqdm=True)
+        special = not params.parse_special
+        outs = self.llm.generate(
+            [{"prompt_token_ids": self.tokenize(p, add_special_tokens=special)} for p in prompts], sp, use_tqdm=True
+        )
         results = []
         for out in outs:
             comp = out.outputs[0]
