@@ -1,0 +1,151 @@
+"""From a prompt table to a validated corpus: template, key, look up, generate the
+missing rows, join, flag, apply the exclusion policy, count.
+
+Accounting (stats JSON): ``rows = kept + sum(excluded by reason)`` and
+``teacher rows = cache hits + generated + duplicate prompts`` (rows whose full prompt
+equals an earlier row's are answered once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from sentidistill.log import get_logger
+from sentidistill.teacher.artifacts import EXCLUDE_REASONS, FINISH_REASONS, FLAGS
+from sentidistill.teacher.cache import TeacherCache
+from sentidistill.teacher.config import TeacherParams
+from sentidistill.teacher.identity import cache_key, identity_label, row_seed, teacher_identity
+
+log = get_logger(__name__)
+
+
+
+def templater_for(teacher: TeacherParams) -> Callable[[str], str] | None:
+    """The chat-template function, or None when prompts go as they are (base model, or an
+    OpenAI server in chat mode, which applies its own template)."""
+    if not teacher.chat_template or (teacher.engine.backend == "openai" and teacher.engine.openai.chat):
+        return None
+    from sentidistill.models.store import model_paths
+    from sentidistill.teacher.template import ChatTemplater
+
+    return ChatTemplater(model_paths(teacher.model).hf_dir, teacher.system_prompt)
+
+
+def generate_table(
+    requests: pl.DataFrame, teacher: TeacherParams, corpus: str, cache_root: str | Path,
+    *, identity: dict[str, Any] | None = None, templater: Callable[[str], str] | None | bool = True,
+) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
+    """Answer every row of ``requests`` (needs ``prompt_id`` and ``user_message``; rows with
+    ``answer_source == 'gold'`` take their ``gold`` column instead of the teacher).
+
+    Returns ``requests`` + prompt, key, response, token counts, finish_reason, engine, flag,
+    cache_hit; and run stats. Only keys missing from the cache reach the teacher.
+    """
+    sampling = teacher.sampling_for(corpus)
+    ident = identity if identity is not None else teacher_identity(teacher)
+    label = identity_label(ident)
+    template = templater_for(teacher) if templater is True else (templater or None)
+    prompts = [template(m) if template else m for m in requests["user_message"].to_list()]
+    gold_mask = (
+        (requests["answer_source"] == "gold").to_list() if "answer_source" in requests.columns else [False] * requests.height
+    )
+    keys = [
+        _gold_key(p) if g else cache_key(ident, sampling, p) for p, g in zip(prompts, gold_mask)
+    ]
+    req = requests.with_columns(
+        pl.Series("prompt", prompts, dtype=pl.Utf8),
+        pl.Series("key", keys, dtype=pl.Utf8),
+        pl.Series("_gold", gold_mask, dtype=pl.Boolean),
+    )
+    teacher_rows = req.filter(~pl.col("_gold"))
+    unique = teacher_rows.unique("key", keep="first", maintain_order=True)
+    cache = TeacherCache(Path(cache_root) / corpus)
+    stale = cache.remove_stale_temp_files()
+    before = cache.lookup(unique["key"].to_list())
+    hit_keys = set(before["key"].to_list())
+    missing = unique.filter(~pl.col("key").is_in(list(hit_keys))).select(
+        "key", "prompt", pl.col("key").map_elements(row_seed, return_dtype=pl.Int64).alias("seed")
+    )
+    log.info(
+        "%s: %d rows, %d teacher prompts (%d unique), %d cached, %d to generate",
+        corpus, req.height, teacher_rows.height, unique.height, len(hit_keys), missing.height,
+    )  # fmt: skip
+    from sentidistill.teacher.runner import generate_missing
+
+    counters = generate_missing(
+        missing, teacher, sampling, cache, parse_special=template is not None, engine_label=label, desc=corpus
+    )
+    answers = cache.lookup(unique["key"].to_list())
+    if answers.height != unique.height:  # pragma: no cover - generate_missing answers every row
+        raise RuntimeError(f"{unique.height - answers.height} rows have no answer after generation")
+    gold_rows = req.filter(pl.col("_gold"))
+    if "gold" not in gold_rows.columns:
+        gold_rows = gold_rows.with_columns(pl.lit(None, dtype=pl.Utf8).alias("gold"))
+    gold = gold_rows.select(
+        "key",
+        pl.col("gold").fill_null("").alias("response"),
+        pl.lit(0, dtype=pl.Int64).alias("n_prompt_tokens"),
+        pl.lit(0, dtype=pl.Int64).alias("n_completion_tokens"),
+        pl.lit("stop").alias("finish_reason"),
+        pl.lit("gold").alias("engine"),
+    )
+    answers = pl.concat([answers, gold]).unique("key", keep="first", maintain_order=True)
+    out = req.join(answers, on="key", how="left", maintain_order="left").with_columns(
+        pl.when(pl.col("response").str.strip_chars() == "")
+        .then(pl.lit("empty"))
+        .when(pl.col("finish_reason") == "length")
+        .then(pl.lit("truncated"))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+        .alias("flag"),
+        pl.col("key").is_in(list(hit_keys)).alias("cache_hit"),
+    ).drop("_gold")
+    n_dup = teacher_rows.height - unique.height
+    stats = {
+        "rows": req.height,
+        "teacher_rows": teacher_rows.height,
+        "gold_rows": req.height - teacher_rows.height,
+        "unique_prompts": unique.height,
+        "duplicate_prompts": n_dup,
+        "cache_hits": len(hit_keys),
+        "cache_hit_rate": round(len(hit_keys) / unique.height, 4) if unique.height else 0.0,
+        **counters.as_dict(),
+        "tokens": {
+            "prompt": int(out["n_prompt_tokens"].sum()),
+            "completion": int(out["n_completion_tokens"].sum()),
+        },
+        "flags": {f: int((out["flag"] == f).sum()) for f in FLAGS},
+        "finish_reasons": {r: int((out["finish_reason"] == r).sum()) for r in FINISH_REASONS},
+        "engine": label,
+        "teacher_identity": ident,
+        "cache": {**cache.stats(), "stale_temp_files_removed": stale},
+    }
+    return out, stats
+
+
+def _gold_key(prompt: str) -> str:
+    return hashlib.sha256(("gold\x1f" + prompt).encode("utf-8")).hexdigest()
+
+
+def apply_policy(df: pl.DataFrame, exclude: Sequence[str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Add ``keep`` and ``exclude_reason`` (the first reason of ``exclude`` that applies):
+    ``empty``/``truncated`` from ``flag``, ``parse_failed`` from a non-null ``parse_error``."""
+    bad = [r for r in exclude if r not in EXCLUDE_REASONS]
+    if bad:
+        raise ValueError(f"unknown exclusion reasons {bad}; allowed: {list(EXCLUDE_REASONS)}")
+    expr = pl.lit(None, dtype=pl.Utf8)
+    for reason in reversed([r for r in EXCLUDE_REASONS if r in exclude]):
+        cond = pl.col("parse_error").is_not_null() if reason == "parse_failed" else pl.col("flag") == reason
+        if reason == "parse_failed" and "parse_error" not in df.columns:
+            continue
+        expr = pl.when(cond).then(pl.lit(reason)).otherwise(expr)
+    out = df.with_columns(expr.alias("exclude_reason")).with_columns(pl.col("exclude_reason").is_null().alias("keep"))
+    excluded = {r: int((out["exclude_reason"] == r).sum()) for r in EXCLUDE_REASONS if r in exclude}
+    kept = int(out["keep"].sum())
+    if kept + sum(excluded.values()) != out.height:  # pragma: no cover - by construction
+        raise AssertionError("exclusion accounting does not add up")
+    return out, {"policy": list(exclude), "kept": kept, "excluded": excluded}

@@ -1,0 +1,87 @@
+import polars as pl
+import pytest
+
+from sentidistill.teacher.cache import TeacherCache
+from sentidistill.teacher.corpus import apply_policy, generate_table
+from tests.sentidistill.teacher.conftest import IDENTITY, requests, teacher_params
+
+
+def _run(reqs, tmp_path, **over):
+    return generate_table(reqs, teacher_params(**over), "knowdist", tmp_path / "cache", identity=IDENTITY, templater=False)
+
+
+def test_only_missing_rows_reach_the_teacher(echo_engine, tmp_path):
+    out, st = _run(requests(7), tmp_path)
+    assert st["generated"] == 7 and st["cache_hits"] == 0 and len(echo_engine.calls) == 7
+    assert st["cache"]["shards"] == 2  # batches of 2, a shard once >= 3 rows wait: 4 + 3
+    echo_engine.calls.clear()
+    # 1 new text + 7 old: only the new one is generated
+    more = pl.concat([requests(7), requests(1, extra="new").with_columns(pl.lit("f" * 16).alias("prompt_id"))])
+    out2, st2 = _run(more, tmp_path)
+    assert st2["generated"] == 1 and st2["cache_hits"] == 7 and len(echo_engine.calls) == 1
+    assert out2.filter(pl.col("cache_hit")).height == 7
+    assert out2.head(7).drop("cache_hit").equals(out.drop("cache_hit"))
+
+
+def test_changing_sampling_regenerates(echo_engine, tmp_path):
+    _run(requests(3), tmp_path)
+    echo_engine.calls.clear()
+    samp = {c: {"max_new_tokens": 8, "temperature": 0.0, "top_p": 1.0, "seed": 0}
+            for c in ("knowdist", "icldist", "icldist_demo_labels")}  # fmt: skip
+    _, st = _run(requests(3), tmp_path, sampling=samp)
+    assert st["generated"] == 3 and st["cache_hits"] == 0
+
+
+def test_duplicate_prompts_answered_once(echo_engine, tmp_path):
+    reqs = requests(3).with_columns(pl.lit("same prompt").alias("user_message"))
+    out, st = _run(reqs, tmp_path)
+    assert st["generated"] == 1 and st["duplicate_prompts"] == 2 and out.height == 3
+    assert out["key"].n_unique() == 1
+
+
+def test_flags_and_policy(echo_engine, tmp_path):
+    reqs = requests(3).with_columns(
+        pl.Series("user_message", ["fine prompt here", "EMPTY answer please", "LONG answer please"])
+    )
+    out, st = _run(reqs, tmp_path)
+    assert out["flag"].to_list() == [None, "empty", "truncated"]
+    assert st["flags"] == {"empty": 1, "truncated": 1}
+    kept, pst = apply_policy(out, ["empty"])
+    assert kept["keep"].to_list() == [True, False, True] and pst["excluded"] == {"empty": 1}
+    kept, pst = apply_policy(out, ["empty", "truncated"])
+    assert pst["kept"] == 1 and pst["kept"] + sum(pst["excluded"].values()) == 3
+    with pytest.raises(ValueError, match="unknown exclusion"):
+        apply_policy(out, ["bogus"])
+
+
+def test_parse_failed_policy():
+    df = pl.DataFrame({"flag": [None, None, "empty"], "parse_error": [None, "unknown_label", "empty"]})
+    out, st = apply_policy(df, ["empty", "truncated", "parse_failed"])
+    assert out["exclude_reason"].to_list() == [None, "parse_failed", "empty"]
+    assert st == {"policy": ["empty", "truncated", "parse_failed"], "kept": 1,
+                  "excluded": {"empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
+
+
+def test_gold_rows_skip_the_teacher(echo_engine, tmp_path):
+    reqs = requests(2).with_columns(
+        pl.Series("answer_source", ["teacher", "gold"]), pl.Series("gold", [None, "Yes."])
+    )
+    out, st = _run(reqs, tmp_path)
+    assert len(echo_engine.calls) == 1 and st["gold_rows"] == 1
+    assert out["response"][1] == "Yes." and out["engine"][1] == "gold"
+
+
+def test_sampled_rows_get_key_derived_seeds(echo_engine, tmp_path, monkeypatch):
+    seen = []
+    orig = echo_engine.generate
+
+    def spy(self, prompts, params):
+        seen.append(params.seed)
+        return orig(self, prompts, params)
+
+    monkeypatch.setattr(echo_engine, "generate", spy)
+    samp = {c: {"max_new_tokens": 8, "temperature": 0.8, "top_p": 0.9, "seed": 0}
+            for c in ("knowdist", "icldist", "icldist_demo_labels")}  # fmt: skip
+    out, _ = _run(requests(3), tmp_path, sampling=samp)
+    assert seen == [int(k[:8], 16) for k in out["key"].to_list()]
+    assert TeacherCache(tmp_path / "cache" / "knowdist").stats()["unique_keys"] == 3
