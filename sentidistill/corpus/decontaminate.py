@@ -17,7 +17,9 @@ first that fires is recorded as ``method``):
              with a benchmark text (LSH over the benchmark texts, Jaccard re-checked).
 
 Each removal records the benchmark dataset, split and row it hit (the highest-priority
-one: splits in the configured order, then datasets by name, then row).
+one: splits in the configured order, then datasets by name, then row). Benchmark
+sentences are normalized with the default :class:`NormalizeOptions` (``<br />`` and
+entities resolved) before matching; both sides are then reduced to case-folded words.
 """
 
 from __future__ import annotations
