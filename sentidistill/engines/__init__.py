@@ -41,6 +41,7 @@ class EngineConfig(StrictModel):
     # llama.cpp
     n_ctx: int = Field(default=8192, ge=256)
     n_batch: int = Field(default=512, ge=1)
+    n_parallel: int = Field(default=1, ge=1, description="sequences decoded together (greedy generate)")
     # vllm
     tensor_parallel_size: int = Field(default=1, ge=1)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
@@ -78,6 +79,12 @@ def load_engine(model: str | Path, config: EngineConfig) -> Engine:
             raise ValueError(
                 f"{model}: the llamacpp engine needs a GGUF file; this model has none "
                 "(use backend: transformers, or point the registry at a .gguf)"
+            )
+        if config.n_parallel > 1:
+            from sentidistill.engines.llamacpp_batched import LlamaCppBatchedEngine
+
+            return LlamaCppBatchedEngine(
+                gguf, n_ctx=config.n_ctx, threads=config.threads, n_batch=config.n_batch, n_parallel=config.n_parallel
             )
         return LlamaCppEngine(gguf, n_ctx=config.n_ctx, threads=config.threads, n_batch=config.n_batch)
     if config.backend == "vllm":
