@@ -284,12 +284,13 @@ def evaluate_model(
 
 
 # --------------------------------------------------------------------------- metrics
-def _seed_score(spec: DatasetSpec, preds: pl.DataFrame, test: pl.DataFrame) -> dict[str, float]:
+def _seed_score(spec: DatasetSpec, preds: pl.DataFrame, test: pl.DataFrame | None) -> dict[str, float]:
     if spec.is_classification:
         s = M.classification_scores(preds["gold"].to_list(), preds["prediction"].to_list())
         return {"f1": 100 * s.macro_f1, "accuracy": 100 * s.accuracy}
     pred_t = [[tuple(t) for t in json.loads(p)] for p in preds["prediction"]]
     if spec.kind == "ssa":
+        assert test is not None
         by_id = {r["example_id"]: r for r in test.iter_rows(named=True)}
         rows = [by_id[e] for e in preds["example_id"]]
         prf = M.ssa_f1([r["sentence"] for r in rows], [r["opinions"] for r in rows], pred_t)
@@ -303,7 +304,8 @@ def summarize(predictions: pl.DataFrame, data: dict[str, pl.DataFrame]) -> dict[
     out: dict[str, Any] = {"datasets": {}}
     for key in predictions["dataset"].unique(maintain_order=True).to_list():
         spec = get_spec(key)
-        test = data[key].filter(pl.col("split") == "test")
+        # SSA's metric needs the gold opinions with their char offsets
+        test = data[key].filter(pl.col("split") == "test") if spec.kind == "ssa" else None
         sub = predictions.filter(pl.col("dataset") == key)
         per_seed = {}
         for seed in sorted(sub["seed"].unique().to_list()):

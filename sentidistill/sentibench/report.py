@@ -1,0 +1,124 @@
+"""Table-2-style markdown and an offline plot from the per-model SentiBench metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sentidistill.sentibench.datasets import CATEGORIES, DATASETS
+
+
+def _fmt(v: float | None, std: float | None = None) -> str:
+    if v is None:
+        return "–"
+    return f"{v:.2f}" if std is None else f"{v:.2f}±{std:.1f}"
+
+
+def _delta(v: float | None, base: float | None) -> str:
+    if v is None or base is None:
+        return ""
+    d = v - base
+    return f" ({d:+.2f})"
+
+
+def table2_markdown(
+    results: Mapping[str, Mapping[str, Any]],
+    *,
+    baseline: str | None = None,
+    with_std: bool = False,
+) -> str:
+    """Rows = models, columns = datasets grouped by category, category means and Avg (F1, %)."""
+    keys = [k for cat in CATEGORIES.values() for k in cat]
+    cats = list(CATEGORIES)
+    header = ["Model", *(DATASETS[k].display for k in keys), *cats, "Avg"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    base = results.get(baseline) if baseline else None
+    for name, res in results.items():
+        ds = res.get("datasets", {})
+        cells = [name]
+        for k in keys:
+            d = ds.get(k)
+            v = d["f1"] if d else None
+            cell = _fmt(v, d.get("f1_std") if (d and with_std) else None)
+            if base is not None and name != baseline:
+                b = base.get("datasets", {}).get(k)
+                cell += _delta(v, b["f1"] if b else None)
+            cells.append(cell)
+        for c in cats:
+            v = res.get("categories", {}).get(c)
+            cells.append(_fmt(v) + (_delta(v, base.get("categories", {}).get(c)) if base and name != baseline else ""))
+        avg = res.get("avg")
+        cells.append(_fmt(avg) + (_delta(avg, base.get("avg")) if base and name != baseline else ""))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def run_details(results: Mapping[str, Mapping[str, Any]]) -> str:
+    lines = ["| Model | engine | examples/dataset | seeds | predictions | unparseable | eval time (s) |", "|---|---|---|---|---|---|---|"]
+    for name, res in results.items():
+        ds = list(res.get("datasets", {}).values())
+        n_ex = sorted({d["n_examples"] for d in ds})
+        seeds = sorted({d["n_seeds"] for d in ds})
+        unp = sum(d.get("n_unparseable", 0) for d in ds)
+        eng = res.get("engine", {})
+        lines.append(
+            f"| {name} | {eng.get('backend', '?')} {eng.get('dtype', '')} | {','.join(map(str, n_ex))} | "
+            f"{','.join(map(str, seeds))} | {res.get('examples_scored', '?')} | {unp} | {res.get('eval_seconds', '?')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, title: str = "SentiBench") -> list[Path]:
+    """Grouped bars of BSA/MSA/FSA/Avg per model, written as PNG and SVG (no network needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [*CATEGORIES, "Avg"]
+    names = list(results)
+    width = 0.8 / max(len(names), 1)
+    fig, ax = plt.subplots(figsize=(7.5, 4), dpi=120)
+    for i, name in enumerate(names):
+        res = results[name]
+        vals = [res.get("categories", {}).get(g, 0.0) if g != "Avg" else (res.get("avg") or 0.0) for g in groups]
+        xs = [j + (i - (len(names) - 1) / 2) * width for j in range(len(groups))]
+        bars = ax.bar(xs, vals, width, label=name)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylabel("F1 (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    out_base.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for ext in ("png", "svg"):
+        p = out_base.with_suffix(f".{ext}")
+        fig.savefig(p, metadata={"Date": None} if ext == "svg" else None)
+        written.append(p)
+    plt.close(fig)
+    return written
+
+
+def report_markdown(
+    results: Mapping[str, Mapping[str, Any]],
+    *,
+    baseline: str | None,
+    plot_names: Sequence[str],
+) -> str:
+    parts = [
+        "# SentiBench results\n",
+        "F1 (%) per dataset, mean over seeds; categories and Avg are means over their datasets "
+        "(macro-F1 for classification, exact-tuple micro-F1 for ATSA/ACSA/ASQP, sentiment-graph F1 for SSA; "
+        "paper Table 2 layout).",
+    ]
+    if baseline and baseline in results:
+        parts.append(f" Parentheses: difference to `{baseline}`.")
+    parts += ["\n\n", table2_markdown(results, baseline=baseline), "\n## Mean ± std over seeds\n\n"]
+    parts += [table2_markdown(results, with_std=True), "\n## Runs\n\n", run_details(results), "\n"]
+    for p in plot_names:
+        parts.append(f"![SentiBench per category]({p})\n")
+    return "".join(parts)

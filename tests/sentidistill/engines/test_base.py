@@ -1,0 +1,38 @@
+from sentidistill.engines.base import answer_complete, truncate_at_stop
+from sentidistill.engines.transformers_engine import _common_prefix_len, token_budget_batches
+
+
+def test_answer_complete_first_line():
+    assert not answer_complete("")
+    assert not answer_complete("   \n\n")  # leading blank lines are skipped, as the authors' regex does
+    assert not answer_complete(" positive")
+    assert answer_complete(" positive\n")
+    assert answer_complete("\n [('food', 'positive')]\nSentence:")
+
+
+def test_answer_complete_code_fence_waits_for_closing_fence():
+    assert not answer_complete("```python\n[('food', 'positive')]\n")
+    assert answer_complete("```python\n[('food', 'positive')]\n```")
+
+
+def test_truncate_at_stop_uses_earliest_stop():
+    assert truncate_at_stop("abc\nSentence: x", ("Sentence:", "\n")) == ("abc", True)
+    assert truncate_at_stop("abc", ("\n",)) == ("abc", False)
+
+
+def test_token_budget_batches_cover_every_index_once_and_respect_budget():
+    lengths = [5, 300, 7, 6, 290, 1000, 8]
+    batches = list(token_budget_batches(lengths, max_tokens=600, max_batch=3))
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= 3
+        assert len(b) == 1 or max(lengths[i] for i in b) * len(b) <= 600
+    # an item longer than the budget still gets a batch of its own
+    assert [5] in batches
+
+
+def test_common_prefix_len():
+    assert _common_prefix_len([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
+    assert _common_prefix_len([[1], [2]]) == 0
+    assert _common_prefix_len([]) == 0
