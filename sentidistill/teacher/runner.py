@@ -140,6 +140,8 @@ def generate_missing(
     kwargs = _worker_args(teacher, sampling, parse_special, engine_label)
     stream = _ray_stream if teacher.runner == "ray" else _local_stream
     pending: list[dict[str, Any]] = []
+    if teacher.runner == "ray":
+        init_ray(teacher)  # first: ray.init installs its own SIGTERM handler, ours must come after
     bar = progress_bar(missing.height, desc=desc, unit="row")
     old_term = signal.signal(signal.SIGTERM, _raise_terminated)
     t0 = time.perf_counter()

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Any
 
 import numpy as np
 
 
+def _normal_priority() -> None:
+    """Ray starts workers at nice 15 (``worker_niceness``); a teacher actor is the job's main
+    work, so it runs at normal priority when allowed (a busy shared machine otherwise
+    starves it, and llama.cpp's threads wait on each other)."""
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) > 0:
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+    except (PermissionError, OSError):
+        pass
+
+
 class TeacherWorker:
     """Loads the engine once; each call answers a batch of ``{key, prompt, seed}`` rows."""
 
     def __init__(self, model: str, engine_json: str, sampling_json: str, parse_special: bool, engine_label: str) -> None:
+        _normal_priority()
         from sentidistill.engines import EngineConfig, load_engine
         from sentidistill.teacher.config import SamplingParams
 

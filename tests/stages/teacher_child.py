@@ -1,0 +1,62 @@
+"""Child process of the resume test: stage logic of `teacher_generate knowdist` with the
+tiny SmolLM2 teacher on a small synthetic prompt table.
+
+    python -m tests.stages.teacher_child WORKDIR N_PROMPTS RUNNER
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from schemas.teacher import KNOWDIST_PROMPTS
+from sentidistill.io import write_parquet
+from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
+from sentidistill.params import parse_section
+from sentidistill.teacher.config import TeacherParams
+from sentidistill.teacher.run import run_teacher_generate
+
+WORDS = "great awful service movie plot food waiter slow fast loved hated price quality screen battery".split()
+
+
+def tiny_teacher(runner: str, shard_rows: int = 2) -> TeacherParams:
+    return parse_section(
+        "teacher",
+        {
+            "model": "smollm2-135m-instruct",
+            "chat_template": True,
+            "engine": {"backend": "llamacpp", "threads": 1, "n_ctx": 1024},
+            "runner": runner,
+            "ray": {"num_cpus": 2, "object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1,
+                    "gpus_per_actor": 0, "batch_size": 1},
+            "cache": {"dir": "cache", "shard_rows": shard_rows},
+            "sampling": {"knowdist": {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
+        },  # fmt: skip
+        TeacherParams,
+    )
+
+
+def make_prompts(path: Path, n: int) -> pl.DataFrame:
+    texts = [" ".join(WORDS[(i * 7 + j) % len(WORDS)] for j in range(6 + i % 5)) + f" #{i}" for i in range(n)]
+    pool = pl.DataFrame(
+        {"id": [f"{i:016x}" for i in range(n)], "domain": ["yelp"] * n, "normalized": texts, "pool_rank": list(range(n))}
+    )
+    params = KnowDistPromptParams(seed=0, n_texts=n, methods=["analyzing", "rewriting"],
+                                  perspectives=["BASIC", "EMOTION"], prompts_per_text=1)  # fmt: skip
+    df, _ = build_prompts(pool, params)
+    return write_parquet(df, path, KNOWDIST_PROMPTS)
+
+
+def main(workdir: str, n: str, runner: str) -> None:
+    work = Path(workdir)
+    prompts = work / "knowdist_prompts.parquet"
+    if not prompts.exists():
+        make_prompts(prompts, int(n))
+    run_teacher_generate("knowdist", tiny_teacher(runner), ["empty"], prompts, work / "out", work / "cache",
+                         work / "stats.json")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
