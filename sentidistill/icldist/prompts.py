@@ -189,7 +189,7 @@ def demo_pools(labels: pl.DataFrame, formats: FormatParams) -> dict[tuple[str, s
 
 def _render(task: str, label_set: str, canonical: tuple[str, ...], formats: FormatParams) -> str:
     if task == "sentiment":
-        return formats.to_words(formats.to_canonical(canonical[0], formats.basic_words), label_set)
+        return formats.to_words(canonical[0], label_set)  # demo labels are stored canonical
     return render_multi(canonical)
 
 

@@ -18,7 +18,7 @@ import pytest
 from sentidistill.paths import ROOT
 from sentidistill.teacher.cache import TeacherCache
 
-N = 12
+N = 24
 
 
 def _child(work: Path, runner: str = "local") -> subprocess.Popen:

@@ -1,0 +1,212 @@
+"""Teacher generation throughput: the seed notebook's way vs our engine vs the pipeline stage.
+
+    python -m bench.teacher_throughput [--n 50] [--max-new-tokens 64] [--parallel 8] [--transformers-n 4]
+
+On the default teacher (models.teacher, llama.cpp GGUF) and ``--n`` real KnowDist prompts
+(the knowdist.prompts recipe on data/corpus/knowdist_pool.parquet, chat-templated):
+
+(a) baseline, the seed notebook's way: an OpenAI-compatible server (llama-cpp-python's
+    ``llama_cpp.server``, like the notebook's Ollama) asked one request at a time;
+(b) the chosen engine called directly with its best batching (llama.cpp, n_parallel
+    sequences decoded together); also llama.cpp one sequence at a time, and the
+    transformers engine on the first ``--transformers-n`` prompts;
+(c) the full stage logic (`teacher_generate`: Ray Data actor pool + cache + pandera
+    validation + parquet) on a cold cache;
+(d) the same on a warm cache.
+
+Tokens/s = completion tokens / wall seconds. Goals: (c) >= 3x (a), (c) >= 0.85x (b),
+(d) >= 50x (c). Writes bench/results/teacher_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench._common import write_result
+from schemas.corpus import POOL
+from schemas.teacher import KNOWDIST_PROMPTS
+from sentidistill.engines import EngineConfig, load_engine
+from sentidistill.engines.base import GenerationParams
+from sentidistill.engines.openai_engine import OpenAIEngine
+from sentidistill.io import read_parquet, write_parquet
+from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
+from sentidistill.models.store import model_paths
+from sentidistill.params import load_section
+from sentidistill.paths import CORPUS_DATA, ROOT
+from sentidistill.teacher.config import TeacherParams
+from sentidistill.teacher.run import run_teacher_generate
+from sentidistill.teacher.template import ChatTemplater
+
+
+def _tps(tokens: int, seconds: float) -> float:
+    return round(tokens / seconds, 3) if seconds > 0 else 0.0
+
+
+def _entry(gens: list[Any], seconds: float, **extra: Any) -> dict[str, Any]:
+    tokens = sum(g.n_completion_tokens for g in gens)
+    return {"completion_tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": _tps(tokens, seconds),
+            "prompts": len(gens), **extra}  # fmt: skip
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sequential_server(gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int) -> dict[str, Any]:
+    port = _free_port()
+    log = open(tempfile.mktemp(suffix=".log"), "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+         "--n_threads", str(threads), "--n_ctx", str(n_ctx), "--model_alias", "teacher"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{base}/models", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.5)
+        eng = OpenAIEngine(base, model="teacher", max_concurrency=1)
+        t0 = time.perf_counter()
+        gens = [eng.generate([p], params)[0] for p in prompts]  # one request at a time, as the notebook
+        return _entry(gens, time.perf_counter() - t0, how="llama_cpp.server /v1/completions, one request at a time")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def engine_direct(model: str, config: EngineConfig, prompts: list[str], params: GenerationParams, how: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    eng = load_engine(model, config)
+    load_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    gens = eng.generate(prompts, params)
+    gen_s = time.perf_counter() - t1
+    eng.close()
+    e = _entry(gens, gen_s, how=how, load_seconds=round(load_s, 2))
+    e["tokens_per_s_incl_load"] = _tps(e["completion_tokens"], gen_s + load_s)
+    return e
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--parallel", type=int, default=None, help="llama.cpp sequences decoded together in (b) and (c); default teacher.engine.n_parallel")
+    ap.add_argument("--batch-size", type=int, default=None, help="rows per actor call in (c); default teacher.ray.batch_size")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--transformers-n", type=int, default=4, help="0 skips the transformers engine")
+    ap.add_argument("--skip-sequential-engine", action="store_true")
+    args = ap.parse_args(argv)
+
+    teacher = load_section("teacher", TeacherParams)
+    args.parallel = args.parallel or teacher.engine.n_parallel
+    args.batch_size = args.batch_size or teacher.ray.batch_size
+    paths = model_paths(teacher.model)
+    kd = load_section("knowdist.prompts", KnowDistPromptParams).model_copy(update={"n_texts": args.n})
+    requests, _ = build_prompts(read_parquet(CORPUS_DATA / "knowdist_pool.parquet", POOL), kd)
+    templater = ChatTemplater(paths.hf_dir, teacher.system_prompt)
+    prompts = [templater(m) for m in requests["user_message"]]
+    params = GenerationParams(max_new_tokens=args.max_new_tokens, parse_special=True)
+    n_ctx = 8192
+    results: dict[str, Any] = {}
+    print(f"{len(prompts)} KnowDist prompts, teacher {paths.name}, max_new_tokens {args.max_new_tokens}", flush=True)
+
+    results["a_sequential_server"] = sequential_server(paths.gguf_path, prompts, params, args.threads, 4096)
+    print("(a)", results["a_sequential_server"], flush=True)
+    best = EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=n_ctx, n_parallel=args.parallel)
+    results["b_engine_batched"] = engine_direct(
+        paths.name, best, prompts, params, f"llama.cpp, {args.parallel} sequences decoded together"
+    )
+    print("(b)", results["b_engine_batched"], flush=True)
+    if not args.skip_sequential_engine:
+        one = EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=4096)
+        results["engine_llamacpp_sequential"] = engine_direct(paths.name, one, prompts, params, "llama.cpp, one sequence")
+        print("llama.cpp sequential", results["engine_llamacpp_sequential"], flush=True)
+    if args.transformers_n:
+        tf = EngineConfig(backend="transformers", dtype="bfloat16", threads=args.threads)
+        sub = prompts[: args.transformers_n]
+        results["engine_transformers"] = engine_direct(
+            paths.name, tf, sub, params, f"transformers bf16, batched, first {len(sub)} prompts"
+        )
+        print("transformers", results["engine_transformers"], flush=True)
+
+    stage_teacher = teacher.model_copy(
+        update={
+            "runner": "ray",
+            "engine": best,
+            "ray": teacher.ray.model_copy(update={"batch_size": args.batch_size}),
+            "sampling": {"knowdist": teacher.sampling_for("knowdist").model_copy(update={"max_new_tokens": args.max_new_tokens})},
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        write_parquet(requests, work / "prompts.parquet", KNOWDIST_PROMPTS)
+        runs = {}
+        for name in ("c_stage_cold_cache", "d_stage_warm_cache"):
+            t0 = time.perf_counter()
+            st = run_teacher_generate("knowdist", stage_teacher, ["empty"], work / "prompts.parquet", work / "out",
+                                      work / "cache", work / "stats.json")  # fmt: skip
+            secs = time.perf_counter() - t0
+            tokens = st["tokens"]["completion"]
+            runs[name] = {"completion_tokens": tokens, "seconds": round(secs, 3), "tokens_per_s": _tps(tokens, secs),
+                          "prompts": st["rows"], "cache_hits": st["cache_hits"], "generated": st["generated"],
+                          "how": "run_teacher_generate: Ray Data actor pool (1 actor) + cache + pandera + parquet"}  # fmt: skip
+            print(f"({name[0]})", runs[name], flush=True)
+        results.update(runs)
+
+    a = results["a_sequential_server"]["tokens_per_s"]
+    b = results["b_engine_batched"]["tokens_per_s"]
+    b_load = results["b_engine_batched"]["tokens_per_s_incl_load"]
+    c = results["c_stage_cold_cache"]["tokens_per_s"]
+    d = results["d_stage_warm_cache"]["tokens_per_s"]
+    ratios = {
+        "c_over_a": round(c / a, 3) if a else None,
+        "c_over_b": round(c / b, 3) if b else None,
+        "c_over_b_incl_engine_load": round(c / b_load, 3) if b_load else None,
+        "d_over_c": round(d / c, 3) if c else None,
+    }
+    goals = {"c_over_a": 3.0, "c_over_b": 0.85, "d_over_c": 50.0}
+    met = {k: (ratios[k] is not None and ratios[k] >= v) for k, v in goals.items()}
+    print(json.dumps({"ratios": ratios, "goals_met": met}, indent=1))
+    write_result(
+        "teacher_throughput",
+        measured={k: v for k, v in results.items() if k != "a_sequential_server"},
+        baseline={"a_sequential_server": results["a_sequential_server"]},
+        ratio=ratios["c_over_a"] or 0.0,
+        ratios=ratios,
+        goals=goals,
+        goals_met=met,
+        setup={
+            "teacher": paths.name,
+            "weights_sha256": paths.manifest.get("gguf_sha256"),
+            "prompts": len(prompts),
+            "prompt_source": "knowdist.prompts recipe on data/corpus/knowdist_pool.parquet, chat-templated",
+            "max_new_tokens": args.max_new_tokens,
+            "threads": args.threads,
+            "n_parallel": args.parallel,
+            "ray_batch_size": args.batch_size,
+            "ray_actors": teacher.ray.actors,
+            "load_average_at_end": os.getloadavg(),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
