@@ -1,0 +1,48 @@
+"""Offline report page: plots render without a network, links are relative, all present files listed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sentidistill.reports.index import Inputs, build_index
+
+
+def _corpus() -> dict:
+    dom = {"raw": 100, "rejected": 2, "exact_duplicates": 3, "near_duplicates": 1, "contaminated": 1, "kept": 93}
+    return {"total": dom, "by_domain": {"yelp": dom}, "pools": {"knowdist": {"total": 6}, "icldist": {"total": 4}}}
+
+
+def test_index_links_everything_present(tmp_path: Path):
+    metrics, reports, plots = tmp_path / "metrics", tmp_path / "reports", tmp_path / "plots" / "training"
+    (metrics / "sentibench").mkdir(parents=True)
+    (metrics / "training").mkdir()
+    plots.mkdir(parents=True)
+    (metrics / "corpus.json").write_text(json.dumps(_corpus()))
+    (metrics / "sentibench" / "base-student.json").write_text(
+        json.dumps({"avg": 33.3, "categories": {"BSA": 50.0, "MSA": 40.0, "FSA": 10.0}, "datasets": {}}))
+    (metrics / "training" / "knowdist.json").write_text(json.dumps({"global_step": 2, "first_loss": 3.1, "last_loss": 2.9}))
+    (plots / "knowdist.csv").write_text("step,loss,learning_rate\n1,3.1,0.0001\n2,2.9,0.00005\n")
+    reports.mkdir()
+    (reports / "sentibench.md").write_text("# t\n")
+    (reports / "sentibench_categories.png").write_bytes(b"\x89PNG")
+
+    build_index(Inputs(tmp_path, metrics, reports, plots))
+    for name in ("corpus_accounting", "training_loss"):
+        assert (reports / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        svg = (reports / f"{name}.svg").read_text()
+        assert "<svg" in svg and "<script" not in svg
+    md = (reports / "index.md").read_text()
+    html = (reports / "index.html").read_text()
+    for link in ("sentibench_categories.png", "training_loss.png", "corpus_accounting.png", "sentibench.md",
+                 "../metrics/corpus.json", "../metrics/training/knowdist.json"):
+        assert link in md and link in html
+    assert "| base-student | 50.00 | 40.00 | 10.00 | 33.30 |" in md
+    assert "| **total** | 100 | 2 | 3 | 1 | 1 | 93 |" in md
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_index_before_anything_ran(tmp_path: Path):
+    build_index(Inputs(tmp_path, tmp_path / "metrics", tmp_path / "reports", tmp_path / "none"))
+    assert "not evaluated yet" in (tmp_path / "reports" / "index.md").read_text()
+    assert (tmp_path / "reports" / "training_loss.png").exists()
