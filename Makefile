@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[llamacpp,dev]'
+	$(BIN)/python -m pip install -q -e '.[llamacpp,server,dev]'
 	touch $(STAMP)
 
 # raw data from the DVC remote (default: ../shared/dvc-remote; see `dvc remote list`)
@@ -44,6 +44,7 @@ test-fast: setup
 bench: data models
 	$(BIN)/python -m bench.sentibench_throughput
 	$(BIN)/python -m bench.dedup_throughput
+	$(BIN)/python -m bench.teacher_throughput
 
 clean-venv:
 	rm -rf $(VENV)

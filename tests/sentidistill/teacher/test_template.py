@@ -9,9 +9,12 @@ from sentidistill.teacher.template import ChatTemplater
 def test_same_as_transformers_apply_chat_template(model, system):
     from transformers import AutoTokenizer
 
-    from sentidistill.models.store import model_paths
+    from sentidistill.models.store import ModelNotMaterializedError, model_paths
 
-    hf = model_paths(model).hf_dir
+    try:
+        hf = model_paths(model).hf_dir
+    except ModelNotMaterializedError as exc:  # CI materializes only the student
+        pytest.skip(str(exc))
     tok = AutoTokenizer.from_pretrained(str(hf))
     msg = "Analyze the overall sentiment of the following text.\n\nText: I {loved} it <3 \"really\""
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": msg}]
