@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RAW    := data/raw/sentibench.dvc data/raw/unlabeled.dvc data/raw/natinst.dvc
 
-.PHONY: setup data models repro test test-fast bench clean-venv
+.PHONY: setup data models repro test test-fast bench clean-venv review doctor
 
 setup: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[llamacpp,server,dev]'
+	$(BIN)/python -m pip install -q -e '.[llamacpp,server,dev,s3,test-s3]'
 	touch $(STAMP)
 
 # raw data from the DVC remote (default: ../shared/dvc-remote; see `dvc remote list`)
@@ -45,6 +45,16 @@ bench: data models
 	$(BIN)/python -m bench.sentibench_throughput
 	$(BIN)/python -m bench.dedup_throughput
 	$(BIN)/python -m bench.teacher_throughput
+
+# Markdown report of this change vs BASE (params/metrics diff, SentiBench side by side, plots)
+# -> reports/review.md (CI posts it on pull requests).
+BASE ?= main
+review: setup
+	$(BIN)/python -m sentidistill.review --base $(BASE)
+
+# What is missing (environment, raw data, remote, model packages) and the command that fixes it.
+doctor: setup
+	$(BIN)/python -m sentidistill.doctor
 
 clean-venv:
 	rm -rf $(VENV)
