@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sentidistill.models.registry import ModelsConfig, resolve
+from sentidistill.models.registry import ModelsConfig, UnknownModelError, resolve
 from sentidistill.paths import MODELS
 
 MANIFEST = "manifest.json"
@@ -28,10 +28,17 @@ class ModelPaths:
 def model_paths(
     name_or_role: str, models_dir: str | Path = MODELS, config: ModelsConfig | None = None
 ) -> ModelPaths:
-    """Paths of a materialized model; accepts a registry name, a role, an HF id or a local path."""
+    """Paths of a materialized model; accepts a registry name, a role, an HF id or a local path,
+    or the name of a folder ``models_dir/<name>/`` with a manifest that is not in the registry
+    (a model built by the pipeline, e.g. ``student-icldist`` from ``train_student@icldist``)."""
     import json
 
-    name = resolve(name_or_role, config).name
+    try:
+        name = resolve(name_or_role, config).name
+    except UnknownModelError:
+        if "/" in name_or_role or not (Path(models_dir) / name_or_role / MANIFEST).is_file():
+            raise
+        name = name_or_role
     root = Path(models_dir) / name
     manifest_path = root / MANIFEST
     hint = f"run `dvc repro prepare_models@{name}` (or `python -m stages.prepare_models {name}`)"

@@ -1,0 +1,1 @@
+"""Student training: TRL SFT stages (KnowDist, ICLDist, unified) and their params."""

@@ -1,0 +1,94 @@
+"""The ``train_student@<stage>`` stage: pick the starting model, the data and the
+hyper-parameters from ``training:``, train (or pass through, by ``training.mode``),
+write ``models/student-<stage>/``, metrics and the loss/lr plot data."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from sentidistill import paths
+from sentidistill.io import write_json
+from sentidistill.log import get_logger
+from sentidistill.training.config import Stage, TrainingParams
+from sentidistill.training.data import CORPUS_PATHS, load_records
+from sentidistill.training.sft import HF_DIR, MANIFEST, copy_model_folder, git_revision, train_stage, write_log
+
+log = get_logger(__name__)
+
+CACHE_DIR = paths.ROOT / ".cache" / "training"
+PLOTS_DIR = paths.ROOT / "plots" / "training"
+METRICS_DIR = paths.METRICS / "training"
+
+
+def output_name(stage: Stage) -> str:
+    return f"student-{stage}"
+
+
+def starting_model(stage: Stage, cfg: TrainingParams, models_dir: Path) -> tuple[Path, str]:
+    """(hf folder to start from, name of the original base student)."""
+    if stage == "knowdist":
+        from sentidistill.models.store import model_paths
+
+        mp = model_paths(cfg.effective_base_model(), models_dir)
+        return mp.hf_dir, mp.name
+    root = models_dir / output_name("knowdist")
+    if not (root / MANIFEST).is_file():
+        raise FileNotFoundError(f"{root} not found: run `dvc repro train_student@knowdist` first")
+    manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    return root / HF_DIR, manifest["base_model"]
+
+
+def run_stage(
+    stage: Stage,
+    cfg: TrainingParams,
+    *,
+    teacher: str | None = None,
+    models_dir: Path = paths.MODELS,
+    corpus_paths: dict[str, Path] | None = None,
+    cache_dir: Path = CACHE_DIR,
+    plots_dir: Path = PLOTS_DIR,
+    metrics_dir: Path = METRICS_DIR,
+    stop_after_steps: int | None = None,
+    validate: bool = True,
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    start_hf, base_name = starting_model(stage, cfg, models_dir)
+    out_root = models_dir / output_name(stage)
+    lineage = [base_name]
+    if stage == "icldist":
+        prev = json.loads((start_hf.parent / MANIFEST).read_text(encoding="utf-8"))
+        lineage = list(prev.get("lineage", [base_name]))
+    manifest: dict[str, Any] = {
+        "format_version": 1,
+        "name": output_name(stage),
+        "stage": stage,
+        "mode": cfg.mode,
+        "profile": cfg.profile,
+        "base_model": base_name,
+        "started_from": str(start_hf.parent.name),
+        "teacher": teacher,
+        "chat_template": cfg.chat_template,
+        "git_revision": git_revision(paths.ROOT),
+    }
+    log_csv = plots_dir / f"{stage}.csv"
+    if not cfg.trains(stage):
+        log.info("%s: mode %s -> copy of %s (no training)", stage, cfg.mode, start_hf.parent)
+        copy_model_folder(start_hf, out_root, {**manifest, "trained": False, "lineage": lineage, "data": {}, "hparams": {}})
+        write_log([], log_csv, f"{stage}: not trained (mode {cfg.mode})")
+        metrics: dict[str, Any] = {"stage": stage, "trained": False, "mode": cfg.mode}
+    else:
+        hp = cfg.stage(stage)
+        records, stats = load_records(cfg.corpora(stage), chat_template=cfg.chat_template, max_rows=hp.max_rows,
+                                      seed=hp.seed, paths=corpus_paths or CORPUS_PATHS, validate=validate)
+        manifest["lineage"] = [*lineage, f"{output_name(stage)} ({'+'.join(cfg.corpora(stage))})"]
+        metrics = train_stage(records, base_hf=start_hf, out_root=out_root, hp=hp, cfg=cfg, stage=stage,
+                              data_stats=stats, manifest_extra=manifest, cache_dir=cache_dir, log_csv=log_csv,
+                              stop_after_steps=stop_after_steps)
+        metrics.update(trained=True, mode=cfg.mode, profile=cfg.profile)
+    metrics["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    if not metrics.get("interrupted"):
+        write_json(metrics_dir / f"{stage}.json", metrics)
+    return metrics

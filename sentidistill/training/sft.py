@@ -1,0 +1,332 @@
+"""One SFT stage with TRL's ``SFTTrainer`` (KnowDist, ICLDist or unified; Section 2, 4.1).
+
+The student learns the teacher's answer to each prompt (sequence-level distillation; the
+teacher and SmolLM2 have different tokenizers): prompt-completion records, loss on the
+completion only. Checkpoints go to ``<cache_dir>/<stage>/<fingerprint>/`` where the
+fingerprint hashes the training rows, the effective hyper-parameters and the starting
+model, so an interrupted run resumes from its last checkpoint and a changed input starts
+fresh. The result is a plain HF folder ``<out>/hf/`` + ``manifest.json`` (the layout of
+``models/<name>/``), with a model card, and per-step loss / learning rate for ``dvc plots``.
+
+Distributed runs: launch the same stage module with ``accelerate launch`` (FSDP/DeepSpeed
+configs, docs/training.md); the global ``batch_size`` is kept by dividing it by
+``per_device_batch_size x WORLD_SIZE`` into gradient-accumulation steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from sentidistill.io import write_json
+from sentidistill.log import get_logger
+from sentidistill.training.config import StageHparams, TrainingParams
+
+log = get_logger(__name__)
+
+HF_DIR = "hf"
+MANIFEST = "manifest.json"
+CARD = "README.md"
+LOG_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
+SENTIBENCH_MARK = "<!-- sentibench -->"
+
+
+def git_revision(root: Path | None = None) -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def model_identity(hf_dir: Path) -> str:
+    """Cheap identity of a starting model: its manifest (if any) or file names + sizes."""
+    root = hf_dir.parent
+    if (root / MANIFEST).is_file():
+        return hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()
+    parts = sorted((p.name, p.stat().st_size) for p in hf_dir.iterdir() if p.is_file())
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def fingerprint(data_sha256: str, hp: StageHparams, base_identity: str, chat_template: bool) -> str:
+    payload = {"data": data_sha256, "hparams": hp.model_dump(), "base": base_identity, "chat_template": chat_template}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_steps: int, save_total_limit: int,
+               chat_template: bool) -> Any:
+    """``trl.SFTConfig`` from the stage hyper-parameters (every value from params)."""
+    import torch
+    from trl import SFTConfig
+
+    on_cpu = not torch.cuda.is_available()
+    return SFTConfig(
+        output_dir=str(out_dir),
+        num_train_epochs=hp.epochs,
+        max_steps=hp.max_steps,
+        per_device_train_batch_size=hp.per_device_batch_size,
+        gradient_accumulation_steps=hp.grad_accumulation(world_size()),
+        learning_rate=hp.learning_rate,
+        lr_scheduler_type=hp.lr_scheduler,
+        warmup_steps=hp.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=hp.weight_decay,
+        adam_beta1=hp.adam_beta1,
+        adam_beta2=hp.adam_beta2,
+        adam_epsilon=hp.adam_epsilon,
+        max_grad_norm=hp.max_grad_norm,
+        max_length=hp.max_length,
+        bf16=hp.precision == "bf16",
+        fp16=hp.precision == "fp16",
+        gradient_checkpointing=hp.gradient_checkpointing,
+        completion_only_loss=True,
+        seed=hp.seed,
+        data_seed=hp.seed,
+        use_cpu=on_cpu,
+        logging_steps=logging_steps,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=save_total_limit,
+        report_to="none",
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+        model_init_kwargs=None,
+    )
+
+
+def _stop_after(n: int) -> Any:
+    """Callback that interrupts training after ``n`` optimizer steps (tests of resume)."""
+    from transformers import TrainerCallback
+
+    class StopAfter(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            if state.global_step >= n:
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+    return StopAfter()
+
+
+def log_rows(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-step training rows (loss, lr) from ``trainer.state.log_history``."""
+    rows = []
+    for entry in log_history:
+        if "loss" in entry and "step" in entry:
+            rows.append({k: entry.get(k) for k in LOG_COLUMNS})
+    return rows
+
+
+def write_log(rows: list[dict[str, Any]], csv_path: Path, title: str) -> list[Path]:
+    """CSV for ``dvc plots`` + static PNG/SVG (matplotlib Agg) next to it."""
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
+    steps = [r["step"] for r in rows]
+    ax1.plot(steps, [r["loss"] for r in rows], marker=".")
+    ax1.set(xlabel="optimizer step", ylabel="training loss (completion tokens)", title=title)
+    ax2.plot(steps, [r["learning_rate"] for r in rows], marker=".", color="tab:orange")
+    ax2.set(xlabel="optimizer step", ylabel="learning rate")
+    ax2.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    fig.tight_layout()
+    out = [csv_path.with_suffix(".png"), csv_path.with_suffix(".svg")]
+    for p in out:
+        fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return [csv_path, *out]
+
+
+def model_card(manifest: dict[str, Any], sentibench_md: str | None = None) -> str:
+    hp = manifest.get("hparams") or {}
+    data = manifest.get("data") or {}
+    lines = [
+        "---",
+        "library_name: transformers",
+        "pipeline_tag: text-generation",
+        "tags: [sentiment-analysis, distillation, sentidistill]",
+        "---",
+        f"# {manifest['name']}",
+        "",
+        "Student model of *Targeted Distillation for Sentiment Analysis* (Zhang et al., EMNLP 2025), "
+        f"built by the sentidistill DVC pipeline (stage `{manifest['stage']}`, mode `{manifest['mode']}`).",
+        "",
+        f"- base model: `{manifest['base_model']}` (started from `{manifest['started_from']}`)",
+        f"- teacher: `{manifest.get('teacher')}`",
+        f"- trained: {manifest['trained']}; profile `{manifest.get('profile')}`",
+        f"- git revision: `{manifest['git_revision']}`",
+        f"- training rows: {data.get('rows_trained', data.get('rows_used', 0))} (corpus rows used "
+        + ", ".join(f"{c}: {s['used']} of {s['rows']}" for c, s in (data.get("corpora") or {}).items()) + ")",
+        f"- lineage: {' -> '.join(manifest.get('lineage', []))}",
+        "",
+        "## Training parameters",
+        "",
+        "| parameter | value |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in hp.items()],
+        "",
+        "## SentiBench",
+        "",
+        SENTIBENCH_MARK,
+        sentibench_md or "Not evaluated yet: `dvc repro sentibench_report` (see reports/sentibench.md).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model_folder(model: Any, tokenizer: Any, out_root: Path, manifest: dict[str, Any], save_dtype: str) -> None:
+    """Atomically replace ``out_root`` with ``hf/`` + ``manifest.json`` (+ model card)."""
+    import torch
+
+    tmp = out_root.with_name(f".{out_root.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / HF_DIR).mkdir(parents=True)
+    model = model.to(getattr(torch, save_dtype))
+    model.config.use_cache = True
+    model.save_pretrained(tmp / HF_DIR, safe_serialization=True)
+    tokenizer.save_pretrained(tmp / HF_DIR)
+    _finish_folder(tmp, out_root, manifest)
+
+
+def _finish_folder(tmp: Path, out_root: Path, manifest: dict[str, Any]) -> None:
+    hf = tmp / HF_DIR
+    (hf / CARD).write_text(model_card(manifest), encoding="utf-8")
+    manifest = {**manifest, "hf_dir": HF_DIR, "gguf": None,
+                "files": [{"path": str(p.relative_to(tmp)), "bytes": p.stat().st_size}
+                          for p in sorted(hf.iterdir()) if p.is_file()]}
+    write_json(tmp / MANIFEST, manifest)
+    old = out_root.with_name(f".{out_root.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out_root.exists():
+        out_root.rename(old)
+    tmp.rename(out_root)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def copy_model_folder(src_hf: Path, out_root: Path, manifest: dict[str, Any]) -> None:
+    """Pass-through stage (ablation modes): the starting model unchanged, new manifest/card."""
+    tmp = out_root.with_name(f".{out_root.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src_hf, tmp / HF_DIR, ignore=shutil.ignore_patterns(CARD))
+    _finish_folder(tmp, out_root, manifest)
+
+
+def token_lengths(records: list[dict[str, Any]], tokenizer: Any) -> list[int]:
+    """Tokens of prompt + completion as the trainer will see them."""
+    out = []
+    for r in records:
+        if isinstance(r["prompt"], list):
+            text = tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=False)
+        else:
+            text = r["prompt"] + r["completion"]
+        out.append(len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    return out
+
+
+def drop_too_long(records: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tuple[list[dict[str, Any]], int]:
+    """Rows longer than ``max_length`` are removed, not truncated: truncation cuts the
+    completion (the only tokens with a loss) and would teach unfinished answers."""
+    lengths = token_lengths(records, tokenizer)
+    kept = [r for r, n in zip(records, lengths) if n <= max_length]
+    return kept, len(records) - len(kept)
+
+
+def train_stage(
+    records: list[dict[str, Any]],
+    *,
+    base_hf: Path,
+    out_root: Path,
+    hp: StageHparams,
+    cfg: TrainingParams,
+    stage: str,
+    data_stats: dict[str, Any],
+    manifest_extra: dict[str, Any],
+    cache_dir: Path,
+    log_csv: Path,
+    stop_after_steps: int | None = None,
+) -> dict[str, Any]:
+    """Fine-tune ``base_hf`` on ``records``; resume from the last checkpoint of the same
+    fingerprint. Returns metrics; writes the model folder unless interrupted on purpose."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_hf)
+    records, too_long = drop_too_long(records, tokenizer, hp.max_length)
+    data_stats = {**data_stats, "removed_too_long": too_long, "rows_trained": len(records)}
+    if too_long:
+        log.warning("%s: %d rows longer than max_length %d tokens removed", stage, too_long, hp.max_length)
+    if not records:
+        raise ValueError(f"{stage}: no training rows (every corpus row excluded or too long): check the corpus, "
+                         "its policy and training max_length")
+    fp = fingerprint(data_stats["data_sha256"], hp, model_identity(base_hf), cfg.chat_template)
+    ckpt_dir = cache_dir / stage / fp[:16]
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    last = get_last_checkpoint(str(ckpt_dir))
+    log.info("%s: %d rows, checkpoints in %s%s", stage, len(records), ckpt_dir,
+             f" (resuming from {Path(last).name})" if last else "")
+
+    torch.manual_seed(hp.seed)
+    model = AutoModelForCausalLM.from_pretrained(base_hf, dtype=torch.float32)
+    args = sft_config(hp, ckpt_dir, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
+                      save_total_limit=cfg.save_total_limit, chat_template=cfg.chat_template)
+    callbacks = [_stop_after(stop_after_steps)] if stop_after_steps else None
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records),
+                         processing_class=tokenizer, callbacks=callbacks)
+    n_tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
+    t0 = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=last)
+    train_s = time.perf_counter() - t0
+    rows = log_rows(trainer.state.log_history)
+    write_log(rows, log_csv, f"{stage}: training loss")
+    metrics = {
+        "stage": stage,
+        "fingerprint": fp,
+        "resumed_from": Path(last).name if last else None,
+        "global_step": trainer.state.global_step,
+        "max_steps": trainer.state.max_steps,
+        "epochs": hp.epochs,
+        "train_seconds": round(train_s, 1),
+        "train_loss": round(float(result.training_loss), 4),
+        "first_loss": rows[0]["loss"] if rows else None,
+        "last_loss": rows[-1]["loss"] if rows else None,
+        "train_tokens_per_epoch": n_tokens,
+        "rows": data_stats,
+    }
+    if stop_after_steps and trainer.state.global_step < trainer.state.max_steps:
+        return {**metrics, "interrupted": True}
+    manifest = {
+        **manifest_extra,
+        "trained": True,
+        "fingerprint": fp,
+        "data": data_stats,
+        "hparams": hp.model_dump(),
+        "train_metrics": {k: metrics[k] for k in ("global_step", "train_loss", "first_loss", "last_loss", "train_seconds")},
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "dtype": cfg.save_dtype,
+    }
+    write_model_folder(trainer.model, tokenizer, out_root, manifest, cfg.save_dtype)
+    return metrics

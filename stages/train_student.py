@@ -1,0 +1,33 @@
+"""DVC stage ``train_student@<stage>`` (stage = knowdist | icldist): SFT of the student.
+
+``python -m stages.train_student knowdist`` then ``... icldist``. Writes
+``models/student-<stage>/{hf/, manifest.json}``, ``metrics/training/<stage>.json`` and
+``plots/training/<stage>.{csv,png,svg}``. See sentidistill/training/config.py for the
+modes (two_stage, knowdist_only, icldist_only, unified) and docs/training.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sentidistill.log import get_logger
+from sentidistill.params import load_params
+from sentidistill.training.config import STAGES, load_training_params
+from sentidistill.training.run import run_stage
+
+log = get_logger(__name__)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("stage", choices=STAGES)
+    args = ap.parse_args()
+    params = load_params()
+    cfg = load_training_params(params)
+    teacher = (params.get("models") or {}).get("teacher")
+    metrics = run_stage(args.stage, cfg, teacher=teacher)
+    log.info("%s done: %s", args.stage, {k: metrics.get(k) for k in ("trained", "global_step", "train_loss", "wall_seconds")})
+
+
+if __name__ == "__main__":
+    main()

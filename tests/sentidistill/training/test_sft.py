@@ -1,0 +1,123 @@
+"""Training runs: a tiny random Llama (fast) for stages, modes and resume; the real
+SmolLM2-135M for a 2-step run whose output loads with AutoModelForCausalLM (slow)."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import shutil
+
+import pytest
+
+from sentidistill.params import load_params
+from sentidistill.training.config import load_training_params
+from sentidistill.training.run import run_stage
+
+
+def _cfg(base_model: str, mode: str = "two_stage", **stage_updates):
+    data = copy.deepcopy(load_params()["training"])
+    data.update(profile="default", mode=mode, base_model=base_model, save_steps=1, save_total_limit=5)
+    for stage in ("knowdist", "icldist"):
+        data[stage].update(epochs=1, batch_size=1, per_device_batch_size=1, precision="fp32", max_length=256,
+                           warmup_ratio=0.0, max_rows=None, **stage_updates)
+    return load_training_params({"training": data})
+
+
+def _dirs(tmp_path, models_root):
+    models = tmp_path / "models"
+    models.mkdir(exist_ok=True)
+    if not (models / models_root.name).exists():
+        shutil.copytree(models_root, models / models_root.name)
+    return dict(models_dir=models, cache_dir=tmp_path / "cache", plots_dir=tmp_path / "plots",
+                metrics_dir=tmp_path / "metrics")
+
+
+def test_two_stages_write_model_folders_plots_metrics(tmp_path, tiny_llama, corpora):
+    from transformers import AutoModelForCausalLM
+
+    cfg = _cfg(tiny_llama.name)
+    d = _dirs(tmp_path, tiny_llama)
+    m1 = run_stage("knowdist", cfg, teacher="fake-teacher", corpus_paths=corpora, **d)
+    m2 = run_stage("icldist", cfg, teacher="fake-teacher", corpus_paths=corpora, **d)
+    assert m1["global_step"] == 5 and m2["global_step"] == 5  # 5 kept rows each, batch 1, 1 epoch
+    for stage, started in (("knowdist", "tiny-llama"), ("icldist", "student-knowdist")):
+        root = d["models_dir"] / f"student-{stage}"
+        man = json.loads((root / "manifest.json").read_text())
+        assert man["trained"] and man["base_model"] == "tiny-llama" and man["started_from"] == started
+        assert man["data"]["rows_trained"] == 5 and man["teacher"] == "fake-teacher"
+        assert man["git_revision"] and man["hparams"]["learning_rate"] == cfg.stage(stage).learning_rate
+        card = (root / "hf" / "README.md").read_text()
+        assert "base model: `tiny-llama`" in card and "fake-teacher" in card and "## SentiBench" in card
+        AutoModelForCausalLM.from_pretrained(root / "hf")
+        rows = list(csv.DictReader((d["plots_dir"] / f"{stage}.csv").open()))
+        assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5] and all(float(r["learning_rate"]) > 0 for r in rows)
+        assert (d["plots_dir"] / f"{stage}.png").stat().st_size > 0 and (d["plots_dir"] / f"{stage}.svg").exists()
+        assert json.loads((d["metrics_dir"] / f"{stage}.json").read_text())["trained"] is True
+    man2 = json.loads((d["models_dir"] / "student-icldist" / "manifest.json").read_text())
+    assert man2["lineage"] == ["tiny-llama", "student-knowdist (knowdist)", "student-icldist (icldist)"]
+    # model_paths / the eval engine's _locate accept the pipeline-built folder by name
+    from sentidistill.models.store import model_paths
+
+    assert model_paths("student-icldist", d["models_dir"]).hf_dir == d["models_dir"] / "student-icldist" / "hf"
+
+
+def test_unified_mode_trains_once_on_merged_data(tmp_path, tiny_llama, corpora):
+    cfg = _cfg(tiny_llama.name, mode="unified")
+    d = _dirs(tmp_path, tiny_llama)
+    m1 = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    m2 = run_stage("icldist", cfg, corpus_paths=corpora, **d)
+    assert m1["global_step"] == 10 and m1["rows"]["rows_used"] == 10
+    assert m2 == {"stage": "icldist", "trained": False, "mode": "unified", "wall_seconds": m2["wall_seconds"]}
+    man = json.loads((d["models_dir"] / "student-icldist" / "manifest.json").read_text())
+    assert man["trained"] is False and man["started_from"] == "student-knowdist"
+    a = (d["models_dir"] / "student-knowdist" / "hf" / "model.safetensors").read_bytes()
+    assert a == (d["models_dir"] / "student-icldist" / "hf" / "model.safetensors").read_bytes()
+
+
+def test_resume_from_last_checkpoint(tmp_path, tiny_llama, corpora):
+    cfg = _cfg(tiny_llama.name)
+    d = _dirs(tmp_path, tiny_llama)
+    part = run_stage("knowdist", cfg, corpus_paths=corpora, stop_after_steps=2, **d)
+    assert part["interrupted"] and part["global_step"] == 2
+    assert not (d["models_dir"] / "student-knowdist").exists()
+    ckpts = sorted(p.name for p in (d["cache_dir"] / "knowdist").glob("*/checkpoint-*"))
+    assert ckpts == ["checkpoint-1", "checkpoint-2"]
+    resumed = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    assert resumed["resumed_from"] == "checkpoint-2" and resumed["global_step"] == 5
+    # same losses as an uninterrupted run (same fingerprint, separate cache)
+    d2 = {**d, "cache_dir": tmp_path / "cache2", "plots_dir": tmp_path / "plots2", "metrics_dir": tmp_path / "m2"}
+    full = run_stage("knowdist", cfg, corpus_paths=corpora, **d2)
+    assert full["resumed_from"] is None
+    assert resumed["last_loss"] == pytest.approx(full["last_loss"], rel=1e-4)
+    rows = list(csv.DictReader((d["plots_dir"] / "knowdist.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5]  # the log history survives the resume
+
+
+def test_changed_data_starts_fresh(tmp_path, tiny_llama, corpora):
+    from tests.sentidistill.training.conftest import make_knowdist
+
+    cfg = _cfg(tiny_llama.name, max_steps=1)
+    d = _dirs(tmp_path, tiny_llama)
+    a = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    make_knowdist(corpora["knowdist"], n=7)
+    b = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    assert a["fingerprint"] != b["fingerprint"] and b["resumed_from"] is None
+
+
+@pytest.mark.slow
+def test_real_smollm2_short_run_loads(tmp_path, tiny_model_paths, corpora):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "smollm2-135m-instruct").symlink_to(tiny_model_paths.root)
+    cfg = _cfg("smollm2-135m-instruct", max_steps=2)
+    d = dict(models_dir=models, cache_dir=tmp_path / "cache", plots_dir=tmp_path / "plots", metrics_dir=tmp_path / "m")
+    m = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    assert m["global_step"] == 2 and m["last_loss"] is not None
+    hf = models / "student-knowdist" / "hf"
+    model = AutoModelForCausalLM.from_pretrained(hf)
+    tok = AutoTokenizer.from_pretrained(hf)
+    assert model.config.model_type == "llama" and tok.chat_template
+    assert abs(sum(p.numel() for p in model.parameters()) - 134_515_008) < 1_000
