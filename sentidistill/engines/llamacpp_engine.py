@@ -9,6 +9,7 @@ KnowDist prompt template), so only the differing suffix is computed.
 from __future__ import annotations
 
 import ctypes
+import os
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ class LlamaCppEngine(Engine):
     ) -> None:
         llama_cpp = _import_llama_cpp()
         self._llama_cpp = llama_cpp
+        threads = threads or os.cpu_count()  # llama-cpp-python's own default is half the cores
         self.gguf_path = str(gguf_path)
         self.llm = llama_cpp.Llama(
             model_path=self.gguf_path,
