@@ -127,7 +127,8 @@ def check_remote(root: Path = paths.ROOT, timeout: float = 60) -> list[Finding]:
         return [Finding(FAIL, f"DVC remote '{name}'", f"{url} did not answer within {timeout:.0f}s",
                         f"check the network / endpoint (dvc remote modify {name} endpointurl ...) and credentials")]
     if p.returncode != 0:
-        err = (p.stderr.strip().splitlines() or ["unknown error"])[-1]
+        lines = [ln.strip() for ln in p.stderr.splitlines() if ln.strip()]
+        err = next((ln for ln in reversed(lines) if ln.startswith("ERROR")), lines[-1] if lines else "unknown error")
         return [Finding(FAIL, f"DVC remote '{name}'", f"{url} unreachable: {err}",
                         f"check `dvc remote list`, the URL/endpoint and credentials (AWS_ACCESS_KEY_ID, ...); "
                         f"`dvc remote modify --local {name} url ...` to point elsewhere")]
