@@ -49,6 +49,9 @@ class StageHparams(StrictModel):
     max_length: int = Field(ge=16)  # tokens of prompt + completion; longer rows are truncated
     precision: Literal["fp32", "bf16", "fp16"]  # bf16/fp16 = mixed precision (fp32 master weights)
     gradient_checkpointing: bool = False
+    # group_by_length batches rows of similar length (less padding: the CPU default);
+    # random = plain shuffling (transformers' default)
+    sampling: Literal["random", "group_by_length"] = "random"
     max_rows: Optional[int] = Field(default=None, ge=1)  # null = every kept corpus row
     seed: int = 42
 

@@ -93,6 +93,7 @@ def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_step
         bf16=hp.precision == "bf16",
         fp16=hp.precision == "fp16",
         gradient_checkpointing=hp.gradient_checkpointing,
+        train_sampling_strategy=hp.sampling,
         completion_only_loss=True,
         seed=hp.seed,
         data_seed=hp.seed,
