@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RAW    := data/raw/sentibench.dvc data/raw/unlabeled.dvc data/raw/natinst.dvc
+# dvc.yaml runs stages as `python -m stages.<name>`: the venv's python must come first on PATH
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup data models repro test test-fast bench clean-venv review doctor
 
