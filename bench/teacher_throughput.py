@@ -8,8 +8,8 @@ On the default teacher (models.teacher, llama.cpp GGUF) and ``--n`` real KnowDis
 (a) baseline, the seed notebook's way: an OpenAI-compatible server (llama-cpp-python's
     ``llama_cpp.server``, like the notebook's Ollama) asked one request at a time;
 (b) the chosen engine called directly with its best batching (llama.cpp, n_parallel
-    sequences decoded together); also llama.cpp one sequence at a time, and the
-    transformers engine on the first ``--transformers-n`` prompts;
+    sequences decoded together); and, on the first ``--transformers-n`` prompts, the
+    transformers engine vs llama.cpp (one sequence / batched);
 (c) the full stage logic (`teacher_generate`: Ray Data actor pool + cache + pandera
     validation + parquet) on a cold cache;
 (d) the same on a warm cache.
@@ -111,8 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--parallel", type=int, default=None, help="llama.cpp sequences decoded together in (b) and (c); default teacher.engine.n_parallel")
     ap.add_argument("--batch-size", type=int, default=None, help="rows per actor call in (c); default teacher.ray.batch_size")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--transformers-n", type=int, default=4, help="0 skips the transformers engine")
-    ap.add_argument("--skip-sequential-engine", action="store_true")
+    ap.add_argument("--transformers-n", type=int, default=4, help="prompts for the transformers vs llama.cpp comparison (0 skips)")
     args = ap.parse_args(argv)
 
     teacher = load_section("teacher", TeacherParams)
@@ -135,17 +134,18 @@ def main(argv: list[str] | None = None) -> None:
         paths.name, best, prompts, params, f"llama.cpp, {args.parallel} sequences decoded together"
     )
     print("(b)", results["b_engine_batched"], flush=True)
-    if not args.skip_sequential_engine:
-        one = EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=4096)
-        results["engine_llamacpp_sequential"] = engine_direct(paths.name, one, prompts, params, "llama.cpp, one sequence")
-        print("llama.cpp sequential", results["engine_llamacpp_sequential"], flush=True)
-    if args.transformers_n:
-        tf = EngineConfig(backend="transformers", dtype="bfloat16", threads=args.threads)
-        sub = prompts[: args.transformers_n]
-        results["engine_transformers"] = engine_direct(
-            paths.name, tf, sub, params, f"transformers bf16, batched, first {len(sub)} prompts"
-        )
-        print("transformers", results["engine_transformers"], flush=True)
+    # transformers vs llama.cpp on the same (first --transformers-n) prompts
+    sub = prompts[: args.transformers_n]
+    if sub:
+        for name, cfg, how in [
+            ("engine_llamacpp_one_sequence", EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=4096),
+             "llama.cpp GGUF Q4_K_M, one sequence at a time"),
+            ("engine_llamacpp_batched_subset", best, f"llama.cpp GGUF Q4_K_M, {args.parallel} sequences together"),
+            ("engine_transformers", EngineConfig(backend="transformers", dtype="bfloat16", threads=args.threads),
+             "transformers bf16 (dequantized safetensors), left-padded batch"),
+        ]:  # fmt: skip
+            results[name] = engine_direct(paths.name, cfg, sub, params, f"{how}; first {len(sub)} prompts")
+            print(name, results[name], flush=True)
 
     stage_teacher = teacher.model_copy(
         update={
