@@ -44,7 +44,7 @@ def dvc_diff(kind: str, base: str, cwd: Path) -> str:
         err = (p.stderr.strip().splitlines() or ["?"])[-1]
         return f"_`dvc {kind} diff {base}` failed: {err}_\n"
     text = p.stdout.strip()
-    if not text:
+    if sum(1 for ln in text.splitlines() if ln.startswith("|")) <= 2:  # empty, or a header without rows
         return f"_No {kind} changes against `{base}`._\n"
     return text + "\n"
 
