@@ -25,28 +25,16 @@ def get_logger(name: str) -> logging.Logger:
     return root.getChild(name.removeprefix("sentidistill."))
 
 
+def _bar_options() -> dict:
+    # redraw often on a terminal, every 2 s in logs (CI, dvc repro output)
+    return {"dynamic_ncols": True, "mininterval": 0.1 if sys.stderr.isatty() else 2.0, "smoothing": 0.1}
+
+
 def progress(items: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
-    """tqdm with rate and ETA; stays quiet when stderr is not a terminal but still logs its end."""
-    return iter(
-        tqdm(
-            items,
-            desc=desc,
-            total=total,
-            unit=unit,
-            dynamic_ncols=True,
-            mininterval=2.0 if not sys.stderr.isatty() else 0.1,
-            smoothing=0.1,
-        )
-    )
+    """tqdm with rate and ETA over an iterable."""
+    return iter(tqdm(items, desc=desc, total=total, unit=unit, **_bar_options()))
 
 
 def progress_bar(total: int, *, desc: str, unit: str = "it") -> tqdm:
     """A manual tqdm (``.update(n)``) with rate and ETA, for work done in batches."""
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit=unit,
-        dynamic_ncols=True,
-        mininterval=2.0 if not sys.stderr.isatty() else 0.1,
-        smoothing=0.1,
-    )
+    return tqdm(total=total, desc=desc, unit=unit, **_bar_options())
