@@ -19,7 +19,7 @@ COLORS = {"kept": "#2b8a3e", "rejected": "#c92a2a", "exact_duplicates": "#e67700
           "contaminated": "#5f3dc4"}
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,7 +28,7 @@ def _plt():
     return plt
 
 
-def _save(fig, out_base: Path) -> list[Path]:
+def save_figure(fig, out_base: Path) -> list[Path]:
     out_base.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for ext in ("png", "svg"):
@@ -36,14 +36,14 @@ def _save(fig, out_base: Path) -> list[Path]:
         # no timestamp in the SVG: reruns are byte-identical
         fig.savefig(p, metadata={"Date": None} if ext == "svg" else None)
         written.append(p)
-    _plt().close(fig)
+    pyplot().close(fig)
     return written
 
 
 def plot_corpus_accounting(corpus: Mapping[str, Any], out_base: Path) -> list[Path]:
     """Left: the funnel raw -> after each removal step -> kept (totals, log-free counts).
     Right: per domain, the share of raw rows kept / removed by reason (stacked bars)."""
-    plt = _plt()
+    plt = pyplot()
     total = corpus["total"]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), dpi=120, gridspec_kw={"width_ratios": [1.1, 1]})
     remaining = total["raw"]
@@ -79,7 +79,7 @@ def plot_corpus_accounting(corpus: Mapping[str, Any], out_base: Path) -> list[Pa
     for i, d in enumerate(names):
         ax2.text(100, i, f" {doms[d]['raw']:,}", va="center", fontsize=7)
     fig.tight_layout()
-    return _save(fig, out_base)
+    return save_figure(fig, out_base)
 
 
 def read_loss_csv(path: Path) -> list[dict[str, float]]:
@@ -96,7 +96,7 @@ def read_loss_csv(path: Path) -> list[dict[str, float]]:
 def plot_training_loss(logs: Mapping[str, list[dict[str, float]]], out_base: Path) -> list[Path]:
     """Loss per optimizer step, one line per training stage (KnowDist then ICLDist), the
     second stage's steps continuing after the first's."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4), dpi=120)
     offset = 0.0
     drawn = 0
@@ -117,4 +117,4 @@ def plot_training_loss(logs: Mapping[str, list[dict[str, float]]], out_base: Pat
     ax.set_title("student training")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _save(fig, out_base)
+    return save_figure(fig, out_base)

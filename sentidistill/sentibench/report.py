@@ -71,20 +71,20 @@ def run_details(results: Mapping[str, Mapping[str, Any]]) -> str:
 
 def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, title: str = "SentiBench") -> list[Path]:
     """Grouped bars of BSA/MSA/FSA/Avg per model, written as PNG and SVG (no network needed)."""
-    import matplotlib
+    from sentidistill.reports.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    groups = [*CATEGORIES, "Avg"]
+    plt = pyplot()
+    # only the categories some model was evaluated on; a missing value gets no bar (not a 0)
+    groups = [c for c in CATEGORIES if any(c in r.get("categories", {}) for r in results.values())] + ["Avg"]
     names = list(results)
     width = 0.8 / max(len(names), 1)
     fig, ax = plt.subplots(figsize=(7.5, 4), dpi=120)
     for i, name in enumerate(names):
         res = results[name]
-        vals = [res.get("categories", {}).get(g, 0.0) if g != "Avg" else (res.get("avg") or 0.0) for g in groups]
+        vals = [res.get("categories", {}).get(g) if g != "Avg" else res.get("avg") for g in groups]
         xs = [j + (i - (len(names) - 1) / 2) * width for j in range(len(groups))]
-        bars = ax.bar(xs, vals, width, label=name)
+        kept = [(x, v) for x, v in zip(xs, vals) if v is not None]
+        bars = ax.bar([x for x, _ in kept], [v for _, v in kept], width, label=name)
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel("F1 (%)")
@@ -93,14 +93,7 @@ def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, ti
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    out_base.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for ext in ("png", "svg"):
-        p = out_base.with_suffix(f".{ext}")
-        fig.savefig(p, metadata={"Date": None} if ext == "svg" else None)
-        written.append(p)
-    plt.close(fig)
-    return written
+    return save_figure(fig, out_base)
 
 
 def report_markdown(
