@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--parallel", type=int, default=None, help="llama.cpp sequences decoded together in (b) and (c); default teacher.engine.n_parallel")
     ap.add_argument("--batch-size", type=int, default=None, help="rows per actor call in (c); default teacher.ray.batch_size")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--result-name", default="teacher_throughput", help="bench/results/<name>.json")
     ap.add_argument("--transformers-n", type=int, default=4, help="prompts for the transformers vs llama.cpp comparison (0 skips)")
     args = ap.parse_args(argv)
 
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     met = {k: (ratios[k] is not None and ratios[k] >= v) for k, v in goals.items()}
     print(json.dumps({"ratios": ratios, "goals_met": met}, indent=1))
     write_result(
-        "teacher_throughput",
+        args.result_name,
         measured={k: v for k, v in results.items() if k != "a_sequential_server"},
         baseline={"a_sequential_server": results["a_sequential_server"]},
         ratio=ratios["c_over_a"] or 0.0,
@@ -204,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
             "ray_batch_size": args.batch_size,
             "ray_actors": teacher.ray.actors,
             "load_average_at_end": os.getloadavg(),
+            "bench_process_nice_at_end": os.getpriority(os.PRIO_PROCESS, 0),
+            "note": "(a), (b) and the engine comparison run in this process and its children (its nice level); "
+            "the Ray teacher actor of (c) resets itself to nice 0 (sentidistill/teacher/worker.py)",
         },
     )
 
