@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -55,17 +55,11 @@ def _clean(text: str) -> str:
     return _LABEL_PREFIX.sub("", text).strip()
 
 
-def _scan(text: str, start: int) -> tuple[int | None, int | None]:
-    """Scan a bracketed literal from ``text[start]`` (``[`` or ``(``), respecting quotes.
-
-    Returns (end, last_item_end): ``end`` is the index just past the matching close bracket
-    (None if the text ends first); ``last_item_end`` is the index just past the last item that
-    closed at depth 1 (a complete tuple/list inside the outer list), for cut-off repair.
-    """
-    depth = 0
+def _chars(text: str, start: int = 0) -> Iterator[tuple[int, str, bool]]:
+    """``(index, char, is_code)`` from ``text[start:]``; ``is_code`` is False inside a quoted
+    string literal and for its quote marks (backslash escapes honoured)."""
     quote: str | None = None
     escaped = False
-    last_item_end = None
     for i in range(start, len(text)):
         ch = text[i]
         if quote:
@@ -75,10 +69,27 @@ def _scan(text: str, start: int) -> tuple[int | None, int | None]:
                 escaped = True
             elif ch == quote:
                 quote = None
-            continue
-        if ch in "'\"":
+            yield i, ch, False
+        elif ch in "'\"":
             quote = ch
-        elif ch in "([{":
+            yield i, ch, False
+        else:
+            yield i, ch, True
+
+
+def _scan(text: str, start: int) -> tuple[int | None, int | None]:
+    """Scan a bracketed literal from ``text[start]`` (``[`` or ``(``), respecting quotes.
+
+    Returns (end, last_item_end): ``end`` is the index just past the matching close bracket
+    (None if the text ends first); ``last_item_end`` is the index just past the last item that
+    closed at depth 1 (a complete tuple/list inside the outer list), for cut-off repair.
+    """
+    depth = 0
+    last_item_end = None
+    for i, ch, code in _chars(text, start):
+        if not code:
+            continue
+        if ch in "([{":
             depth += 1
         elif ch in ")]}":
             depth -= 1
@@ -101,22 +112,13 @@ _FAIL = object()
 
 def _split_items(body: str) -> list[str]:
     """Split the inside of a list at top-level commas (quote- and bracket-aware)."""
-    items, depth, quote, escaped, cur = [], 0, None, False, []
-    for ch in body:
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
+    items, depth, cur = [], 0, []
+    for _, ch, code in _chars(body):
+        if code and ch in "([{":
             depth += 1
-        elif ch in ")]}":
+        elif code and ch in ")]}":
             depth -= 1
-        if ch == "," and depth == 0 and not quote:
+        if code and ch == "," and depth == 0:
             items.append("".join(cur))
             cur = []
         else:
@@ -157,21 +159,10 @@ def _rebalance(text: str) -> str:
     out: list[str] = []
     stack: list[str] = []
     pairs = {"(": ")", "[": "]", "{": "}"}
-    quote: str | None = None
-    escaped = False
-    for ch in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in pairs:
+    for _, ch, code in _chars(text):
+        if code and ch in pairs:
             stack.append(ch)
-        elif ch in ")]}":
+        elif code and ch in ")]}":
             while stack and pairs[stack[-1]] != ch and ch in [pairs[o] for o in stack]:
                 out.append(pairs[stack.pop()])
             if stack and pairs[stack[-1]] == ch:
