@@ -38,6 +38,7 @@ repro: data models
 # The whole test suite, slow (model-loading, real-data) tests included.
 test: data
 	$(BIN)/python -m stages.prepare_models smollm2-135m-instruct
+	$(BIN)/python -m stages.prepare_models all-minilm-l6-v2
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
@@ -47,6 +48,7 @@ bench: data models
 	$(BIN)/python -m bench.sentibench_throughput
 	$(BIN)/python -m bench.dedup_throughput
 	$(BIN)/python -m bench.teacher_throughput
+	$(BIN)/python -m bench.classifier_throughput
 
 # Markdown report of this change vs BASE (params/metrics diff, SentiBench side by side, plots)
 # -> reports/review.md (CI posts it on pull requests).

@@ -137,7 +137,7 @@ def check_remote(root: Path = paths.ROOT, timeout: float = 60) -> list[Finding]:
 
 def check_models() -> list[Finding]:
     from sentidistill.models.install import install_command, missing_requirements
-    from sentidistill.models.registry import PypiGgufSource, load_models_config
+    from sentidistill.models.registry import PypiFolderSource, PypiGgufSource, load_models_config
 
     try:
         cfg = load_models_config()
@@ -147,7 +147,7 @@ def check_models() -> list[Finding]:
     out = []
     for name in names:
         spec = cfg.registry[name]
-        if isinstance(spec, PypiGgufSource):
+        if isinstance(spec, (PypiGgufSource, PypiFolderSource)):
             miss = missing_requirements(spec)
             if miss:
                 shown = ", ".join(miss[:3]) + (f" (+{len(miss) - 3} more)" if len(miss) > 3 else "")

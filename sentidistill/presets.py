@@ -303,6 +303,9 @@ def _cross_checks(params: Mapping[str, Any]) -> list[str]:
             errs.append(f"models.{role}: {name!r} is not in models.registry (have: {sorted(registry)})")
         elif name not in materialize:
             errs.append(f"models.{role}: {name!r} is not in models.materialize; dvc.yaml depends on models/{name}")
+    base = ((params.get("classifier") or {}).get("train") or {}).get("base_model")
+    if isinstance(base, str) and base in registry and base not in materialize:
+        errs.append(f"classifier.train.base_model: {base!r} is not in models.materialize; dvc.yaml depends on models/{base}")
     for entry, spec in ((params.get("sentibench") or {}).get("models") or {}).items():
         name = spec.get("model") if isinstance(spec, Mapping) else None
         target = roles.get(name, name)

@@ -186,7 +186,8 @@ def run_labels(
             return load_engine(teacher.model, teacher.engine)
 
         probs, st = soft.soft_labels(
-            prefixes, params.labels, identity=ident, cache_root=cache_root, engine_factory=engine_factory or factory
+            prefixes, params.labels, identity=ident, cache_root=cache_root, engine_factory=engine_factory or factory,
+            namespace=CORPUS,
         )
         labeled = table["label"].is_not_null()
         agree = [

@@ -12,9 +12,9 @@ backend with next-token logits works (not the OpenAI-compatible one, which has n
 Chat-templated prompts contain special-token strings (``<|im_start|>``); generation parsed
 them as special tokens, so the scorer does too (:func:`special_token_parsing`).
 
-Scores are cached like teacher answers (namespace ``classifier_labels_soft``, key = teacher
-identity + label set + scorer version + scored text): a rerun with the same answers costs
-nothing, and ``dvc push`` shares them.
+Scores are cached like teacher answers, in the labeling stage's own cache namespace (key =
+teacher identity + label set + scorer version + scored text, disjoint from the generation
+keys): a rerun with the same answers costs nothing, and ``dvc push`` shares them.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from sentidistill.teacher.identity import cache_key, identity_label
 
 log = get_logger(__name__)
 
-SOFT_CORPUS = "classifier_labels_soft"
 SCORER_VERSION = 1
 SOFT_MODES = ("first_token", "full_loglik")
 
@@ -120,6 +119,7 @@ def soft_labels(
     identity: dict[str, Any],
     cache_root: str | Path,
     engine_factory: Callable[[], Engine],
+    namespace: str,
     chunk: int = 8,
 ) -> tuple[list[list[float] | None], dict[str, Any]]:
     """Probabilities for every non-None prefix (None stays None), through the soft-label cache.
@@ -129,7 +129,7 @@ def soft_labels(
     spec = {"soft_labels": list(labels), "scorer": SCORER_VERSION}
     keys = [cache_key(identity, spec, p) if p is not None else None for p in prefixes]
     wanted = list(dict.fromkeys(k for k in keys if k is not None))
-    cache = TeacherCache(Path(cache_root) / SOFT_CORPUS)
+    cache = TeacherCache(Path(cache_root) / namespace)
     cache.remove_stale_temp_files()
     cached = {r["key"]: r for r in cache.lookup(wanted).iter_rows(named=True)}
     todo = [(k, p) for k, p in dict(zip(keys, prefixes)).items() if k is not None and k not in cached]

@@ -92,6 +92,24 @@ def build_index(inp: Inputs) -> dict[str, Any]:
         ht.append('<p>Full table (every dataset, ± std, run details): <a href="sentibench.md">sentibench.md</a></p>')
     sections.append(("SentiBench", "".join(md) or "_not evaluated yet_\n", "".join(ht) or "<p>not evaluated yet</p>"))
 
+    # Classifier student (classifier_report): encoder vs LLMs on the same SentiBench examples
+    comp = _load(inp.metrics_dir / "classifier_comparison.json")
+    if comp and (out / "classifier.md").exists():
+        ds = comp.get("matched_datasets") or []
+        h = ["model", *ds, "Avg"]
+        rows = [[name, *(f"{r[d]['f1']:.2f}" if d in r else "–" for d in ds),
+                 "–" if r.get("avg") is None else f"{r['avg']:.2f}"] for name, r in comp.get("matched", {}).items()]
+        failed = comp.get("teacher_parse_failed")
+        note = f"Teacher answers that failed to parse: {failed}. " if failed is not None else ""
+        md = ("Macro-F1 (%) on the examples the LLM evaluation used. " + note
+              + "Full tables, the encoders on the full test splits and the label mapping: [classifier.md](classifier.md)\n\n")
+        ht = (f"<p>Macro-F1 (%) on the examples the LLM evaluation used. {html.escape(note)}Full tables, the encoders on "
+              'the full test splits and the label mapping: <a href="classifier.md">classifier.md</a></p>')
+        if rows and ds:
+            md += _md_table(h, rows)
+            ht += _html_table(h, rows)
+        sections.append(("Classifier student (encoder)", md, ht))
+
     # Training loss
     logs = {s: read_loss_csv(inp.training_plots_dir / f"{s}.csv") for s in TRAINING_STAGES
             if (inp.training_plots_dir / f"{s}.csv").is_file()}

@@ -46,3 +46,19 @@ def test_index_before_anything_ran(tmp_path: Path):
     build_index(Inputs(tmp_path, tmp_path / "metrics", tmp_path / "reports", tmp_path / "none"))
     assert "not evaluated yet" in (tmp_path / "reports" / "index.md").read_text()
     assert (tmp_path / "reports" / "training_loss.png").exists()
+
+
+def test_index_links_the_classifier_report(tmp_path: Path):
+    metrics, reports, plots = tmp_path / "metrics", tmp_path / "reports", tmp_path / "plots" / "training"
+    metrics.mkdir()
+    reports.mkdir()
+    (reports / "classifier.md").write_text("# c\n")
+    (metrics / "classifier_comparison.json").write_text(json.dumps({
+        "matched_datasets": ["sst2"], "teacher_parse_failed": 3,
+        "matched": {"teacher (LLM, in-context)": {"sst2": {"f1": 90.0}, "avg": 90.0},
+                    "mini (encoder student)": {"sst2": {"f1": 80.5}, "avg": 80.5}}}))  # fmt: skip
+    build_index(Inputs(tmp_path, metrics, reports, plots))
+    md = (reports / "index.md").read_text()
+    assert "## Classifier student (encoder)" in md and "(classifier.md)" in md
+    assert "| mini (encoder student) | 80.50 | 80.50 |" in md and "failed to parse: 3" in md
+    assert 'href="classifier.md"' in (reports / "index.html").read_text()
