@@ -87,7 +87,8 @@ def _fake_convert(calls):
         hf_dir.mkdir(parents=True)
         (hf_dir / "config.json").write_text("{}")
         (hf_dir / "model.safetensors").write_bytes(b"w" * 10)
-        return {"architecture": "FakeForCausalLM", "n_params": 10, "vocab_size": 3, "dtype": dtype, "timings_s": {}}
+        return {"architecture": "FakeForCausalLM", "n_params": 10, "vocab_size": 3, "dtype": dtype,
+                "timings_s": {"save": 0.1}}
 
     return convert
 
@@ -103,6 +104,8 @@ def test_materialize_is_idempotent_and_atomic(tmp_path, monkeypatch, fake_parts)
     assert manifest["gguf_sha256"] == spec.sha256 and manifest["name"] == "fake"
     assert {f["path"] for f in manifest["files"]} == {"model.gguf", "hf/config.json", "hf/model.safetensors"}
     assert sorted(p.name for p in out.parent.iterdir()) == ["fake"]  # no temp dirs left
+    # the folder is a DVC output: no run-dependent bytes (timings), so a rebuild hashes the same
+    assert "timings_s" not in manifest
 
     materialize("fake", spec, out, "bfloat16")
     assert len(calls) == 1  # manifest matches: nothing done
