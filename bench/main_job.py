@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'total (dvc repro)':<45}{total:>10.1f}   goal {GOAL_SECONDS} s, exit code {rc}")
     write_result(
         "main_job",
-        measured={"total_seconds": total, "stage_seconds": stages, "exit_code": rc},
+        measured={"total_seconds": total, "stage_seconds": stages, "stage_order": [n for n, _ in starts], "exit_code": rc},
         baseline={"goal_seconds": GOAL_SECONDS},
         ratio=round(total / GOAL_SECONDS, 3),
         ratio_note="total wall time / the 45-minute goal (<= 1 meets it)",
