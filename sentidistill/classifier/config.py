@@ -85,6 +85,9 @@ class TrainParams(StrictModel):
     label_type: Literal["hard", "soft"] = Field(
         description="hard: cross-entropy on the teacher's label; soft: cross-entropy on its label probabilities"
     )
+    class_weighting: Literal["none", "balanced"] = Field(
+        "none", description="balanced: weigh each label by n / (n_labels * n_label) in the loss"
+    )
     heldout_fraction: float = Field(gt=0, lt=1, description="share of the labeled rows held out for early stopping")
     min_train_rows: int = Field(ge=1, description="fewer usable teacher labels than this is an error")
     seed: int = Field(ge=0)

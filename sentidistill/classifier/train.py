@@ -7,7 +7,9 @@
   ``early_stopping_patience`` epochs without improvement.
 * Loss: ``hard`` = cross-entropy on the teacher's label; ``soft`` = cross-entropy against the
   teacher's label probabilities (equal to KL(teacher || student) up to a constant); a row
-  without probabilities uses its one-hot label (counted).
+  without probabilities uses its one-hot label (counted). ``class_weighting: balanced``
+  weighs each class by ``n / (n_labels * n_c)`` of the training rows (rare labels such as
+  ``neutral`` count more).
 * Output: a standard HF folder (``AutoModelForSequenceClassification`` + tokenizer, with
   ``id2label``/``label2id``; ``model_max_length`` = ``inference_max_length``) and a model
   card (``README.md``) with the data, hyper-parameters, git revision and held-out scores.
@@ -120,14 +122,29 @@ def _collator(tokenizer: Any) -> Any:
     return collate
 
 
-def soft_cross_entropy(logits: Any, target_probs: Any) -> Any:
-    """Mean over rows of ``-sum_c p_teacher(c) log p_student(c)`` (= KL + teacher entropy)."""
+def soft_cross_entropy(logits: Any, target_probs: Any, class_weights: Any = None) -> Any:
+    """Mean over rows of ``-sum_c p_teacher(c) log p_student(c)`` (= KL(teacher || student) +
+    the teacher's entropy). With ``class_weights`` each term is weighted by ``w_c`` and the sum
+    normalized by the rows' total weight ``sum_c w_c p_teacher(c)``, so one-hot targets give
+    exactly torch's weighted ``cross_entropy``."""
     import torch
 
-    return -(target_probs * torch.log_softmax(logits.float(), dim=-1)).sum(dim=-1).mean()
+    terms = -target_probs * torch.log_softmax(logits.float(), dim=-1)
+    if class_weights is None:
+        return terms.sum(dim=-1).mean()
+    return (terms * class_weights).sum() / (target_probs * class_weights).sum()
 
 
-def _trainer_class(label_type: str) -> Any:
+def class_weights(label_ids: list[int], n_labels: int, mode: str) -> list[float] | None:
+    """``balanced``: ``n / (n_labels * n_c)`` per class (1.0 for a class without rows); ``none``: None."""
+    if mode == "none":
+        return None
+    n = len(label_ids)
+    counts = [label_ids.count(c) for c in range(n_labels)]
+    return [round(n / (n_labels * k), 6) if k else 1.0 for k in counts]
+
+
+def _trainer_class(label_type: str, weights: list[float] | None) -> Any:
     import torch
     from transformers import Trainer
 
@@ -137,10 +154,11 @@ def _trainer_class(label_type: str) -> Any:
             labels = inputs.pop("labels")
             tgt = inputs.pop("targets")
             outputs = model(**inputs)
+            w = torch.tensor(weights, dtype=torch.float32, device=outputs.logits.device) if weights else None
             if label_type == "soft":
-                loss = soft_cross_entropy(outputs.logits, tgt)
+                loss = soft_cross_entropy(outputs.logits, tgt, w)
             else:
-                loss = torch.nn.functional.cross_entropy(outputs.logits.float(), labels)
+                loss = torch.nn.functional.cross_entropy(outputs.logits.float(), labels, weight=w)
             return (loss, outputs) if return_outputs else loss
 
     return DistillTrainer
@@ -259,7 +277,8 @@ def train_classifier(
         disable_tqdm=False,
     )
     callbacks = [EarlyStoppingCallback(params.early_stopping_patience)] if use_eval and params.early_stopping_patience else []
-    trainer = _trainer_class(params.label_type)(
+    weights = class_weights(train_df["label_id"].to_list(), n_labels, params.class_weighting)
+    trainer = _trainer_class(params.label_type, weights)(
         model=model, args=args, train_dataset=train_ds, eval_dataset=held_ds, data_collator=_collator(tokenizer),
         compute_metrics=compute_metrics, callbacks=callbacks,
     )  # fmt: skip
@@ -300,6 +319,7 @@ def train_classifier(
             "heldout_by_label": {lab: int((held_df["label"] == lab).sum()) for lab in label_names},
             "by_domain": dict(sorted(data.group_by("domain").len().iter_rows())),
             "soft_fallback_one_hot": fb_train + fb_held,
+            "class_weights": dict(zip(label_names, weights)) if weights else None,
             "truncated_texts": {"train": trunc_train, "heldout": trunc_held, "max_length": params.max_length},
         },
         "hyperparameters": params.model_dump(),

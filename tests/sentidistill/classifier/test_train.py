@@ -13,6 +13,7 @@ from schemas.classifier import labels_schema
 from sentidistill.classifier.config import TrainParams
 from sentidistill.classifier.train import (
     NotEnoughLabelsError,
+    class_weights,
     soft_cross_entropy,
     split_heldout,
     targets,
@@ -98,6 +99,22 @@ def test_soft_cross_entropy_tiny_case():
         float(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([0]))))
     assert float(soft_cross_entropy(torch.log(p[1:]), p[1:])) < float(soft_cross_entropy(logits[1:], p[1:]))
     assert float(soft_cross_entropy(torch.log(p[1:]), p[1:])) == pytest.approx(-float((p[1] * torch.log(p[1])).sum()))
+
+
+def test_balanced_class_weights_and_weighted_loss():
+    torch = pytest.importorskip("torch")
+    assert class_weights([0, 0, 0, 2], 3, "none") is None
+    w = class_weights([0, 0, 0, 2], 3, "balanced")
+    assert w == [pytest.approx(4 / 9), 1.0, pytest.approx(4 / 3)]  # n / (C * n_c); a class without rows: 1
+    logits = torch.tensor([[0.0, 1.0, 2.0], [2.0, 0.0, 0.0]])
+    onehot = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    wt = torch.tensor([0.5, 1.0, 3.0])
+    # one-hot targets: exactly torch's weighted cross-entropy (normalized by the total weight)
+    assert float(soft_cross_entropy(logits, onehot, wt)) == pytest.approx(
+        float(torch.nn.functional.cross_entropy(logits, torch.tensor([2, 0]), weight=wt)))
+    # the rare class counts more: its row dominates the weighted mean
+    per_row = [float(soft_cross_entropy(logits[i : i + 1], onehot[i : i + 1])) for i in range(2)]
+    assert float(soft_cross_entropy(logits, onehot, wt)) == pytest.approx((3.0 * per_row[0] + 0.5 * per_row[1]) / 3.5)
 
 
 @pytest.fixture(scope="module")
