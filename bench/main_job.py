@@ -48,6 +48,7 @@ def _move_aside(paths: tuple[str, ...]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fresh", action="store_true", help="move the teacher cache and training checkpoints aside first")
+    ap.add_argument("--result-name", default="main_job", help="bench/results/<name>.json")
     ap.add_argument("dvc_args", nargs="*", help="extra `dvc repro` arguments (after --)")
     args = ap.parse_args(argv)
     moved = _move_aside(FRESH_DIRS) if args.fresh else []
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<45}{s:>10.1f}")
     print(f"{'total (dvc repro)':<45}{total:>10.1f}   goal {GOAL_SECONDS} s, exit code {rc}")
     write_result(
-        "main_job",
+        args.result_name,
         measured={"total_seconds": total, "stage_seconds": stages, "stage_order": [n for n, _ in starts], "exit_code": rc},
         baseline={"goal_seconds": GOAL_SECONDS},
         ratio=round(total / GOAL_SECONDS, 3),
