@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 
 from schemas.classifier import PREDICTIONS, labels_schema
+from sentidistill import paths
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.params import load_params, parse_section
+from sentidistill.sentibench.ingest import IngestParams, ingest_all
 from stages import classifier_eval, classifier_labels, classifier_report, classifier_train
 from tests.sentidistill.classifier.conftest import LABELS, classifier_teacher, json_teacher, make_corpus  # noqa: F401
 
@@ -56,8 +58,11 @@ def test_train_eval_report_stages(tmp_path, monkeypatch):
 
     ev = {**load_params()["classifier"]["eval"], "max_test_examples": 6, "threads": 1}
     _patch_sections(monkeypatch, classifier_eval, {"classifier.eval": ev})
-    m = classifier_eval.main(["--model", str(tmp_path / "student"), "--out", str(tmp_path / "preds.parquet"),
-                              "--metrics", str(tmp_path / "eval.json")])  # fmt: skip
+    bench = tmp_path / "sentibench"  # ingested here: a fresh clone has only the raw data, not the stage's output
+    ingest_all(paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"), bench, IngestParams(dev_size_absa=400, dev_seed=42),
+               keys=list(ev["datasets"]))  # fmt: skip
+    m = classifier_eval.main(["--model", str(tmp_path / "student"), "--data-dir", str(bench),
+                              "--out", str(tmp_path / "preds.parquet"), "--metrics", str(tmp_path / "eval.json")])  # fmt: skip
     preds = read_parquet(tmp_path / "preds.parquet", PREDICTIONS)
     assert preds.height == 2 * 4 * 6 and set(m["models"]) == {"encoder-student", "untrained-encoder"}
     binary = preds.filter(pl.col("dataset") != "twitter")
