@@ -24,7 +24,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # Extra variants measured for the choice of the CPU default (fp32 vs bf16, batch, length).
-VARIANTS = ("ours", "trl_defaults", "fp32")
+# ours_all_positions: ours without the LM head restricted to the completion positions
+# (sentidistill.training.sft.score_labelled_positions_only), i.e. TRL's CPU behaviour.
+VARIANTS = ("ours", "trl_defaults", "ours_all_positions", "fp32")
 
 
 def _records(stage: str, n: int) -> list[dict[str, Any]]:
@@ -74,7 +76,11 @@ def run_variant(variant: str, stage: str, steps: int, model_dir: Path) -> dict[s
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import SFTTrainer
 
+    from sentidistill.training.sft import score_labelled_positions_only
+
     out = Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))
+    if variant not in ("trl_defaults", "ours_all_positions"):
+        score_labelled_positions_only()  # each variant runs in its own subprocess
     args = _config(variant, stage, out, steps)
     n_rows = args.per_device_train_batch_size * args.gradient_accumulation_steps * steps
     tok = AutoTokenizer.from_pretrained(model_dir)

@@ -68,6 +68,35 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def score_labelled_positions_only() -> bool:
+    """Make TRL's fused LM head project only the positions that carry a label, on CPU too.
+
+    TRL (>= 1.x) scores completion tokens through a fused LM head that skips the ignored
+    positions on Triton devices but projects *every* position elsewhere, to keep tile shapes
+    fixed for compilers (Neuron). Eager CPU has nothing to recompile, and the loss is on the
+    completion only: an ICLDist row is ~300 prompt tokens and ~2 answer tokens, so the
+    49K-vocabulary projection + log-softmax of the prompt positions is pure waste. The loss,
+    gradients and logged metrics are the same either way (tests/sentidistill/training).
+    Returns whether the switch is in place (False on a TRL without the fused head).
+    """
+    try:
+        import trl.trainer.utils as trl_utils
+    except ImportError:  # pragma: no cover - trl is a core dependency
+        return False
+    original = getattr(trl_utils, "_use_triton", None)
+    if original is None:
+        return False
+    if getattr(original, "_sentidistill_compact", False):
+        return True
+
+    def compact(device: Any) -> bool:
+        return device.type == "cpu" or original(device)
+
+    compact._sentidistill_compact = True  # type: ignore[attr-defined]
+    trl_utils._use_triton = compact
+    return True
+
+
 def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_steps: int, save_total_limit: int,
                chat_template: bool) -> Any:
     """``trl.SFTConfig`` from the stage hyper-parameters (every value from params)."""
@@ -291,6 +320,7 @@ def train_stage(
              f" (resuming from {Path(last).name})" if last else "")
 
     torch.manual_seed(hp.seed)
+    score_labelled_positions_only()
     model = AutoModelForCausalLM.from_pretrained(base_hf, dtype=torch.float32)
     args = sft_config(hp, ckpt_dir, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
                       save_total_limit=cfg.save_total_limit, chat_template=cfg.chat_template)
