@@ -214,6 +214,11 @@ def train_classifier(
     label_names = list(label_params.labels)
     table = read_parquet(labels_path, labels_schema(label_names))
     data, acct = usable_rows(table, params)
+    if params.label_type == "soft" and data.height and data["soft_probs"].null_count() == data.height:
+        raise ValueError(
+            f"{labels_path}: classifier.train.label_type is 'soft' but no row has the teacher's label "
+            "probabilities: set classifier.labels.soft_labels: true and rerun classifier_labels"
+        )
     train_df, held_df = split_heldout(data, params.heldout_fraction, params.seed)
     n_labels = len(label_names)
     train_t, fb_train = targets(train_df, n_labels, params.label_type)

@@ -157,3 +157,12 @@ def test_train_on_a_handful_of_rows_saves_a_standard_hf_folder(tmp_path, minilm_
     clf = EncoderClassifier.load(out)
     p = clf.predict_proba(["great food", "rude waiter", "x " * 500], desc=None)
     assert p.shape == (3, 3) and all(math.isclose(float(r.sum()), 1.0, rel_tol=1e-5) for r in p)
+
+
+def test_soft_label_type_without_soft_labels_says_what_to_set(tmp_path):
+    from sentidistill.classifier.train import train_classifier
+
+    write_parquet(labels_table(soft=False), tmp_path / "labels.parquet", labels_schema(LABELS))
+    with pytest.raises(ValueError, match="soft_labels: true"):
+        train_classifier(tmp_path / "labels.parquet", train_params(label_type="soft"), label_params(), out_dir=tmp_path / "o",
+                         metrics_path=tmp_path / "m.json", work_dir=tmp_path / "w")  # fmt: skip
