@@ -3,9 +3,11 @@
 Runs `dvc repro` (extra arguments pass through), stamps every "Running stage" line and
 writes bench/results/main_job.json: seconds per stage, the total, the goal (45 minutes on
 the 2-core machine, issue #5), the load average before/after (a busy machine inflates every
-figure) and the stages DVC skipped as unchanged. `--fresh` first moves the row-level teacher
-cache and the training checkpoints aside (to <dir>.bak-<time>), so the teacher and trainer
-start from nothing as on a first run.
+figure) and the stages DVC skipped as unchanged. `--fresh` first moves every resume store aside
+(the row-level teacher cache, and .cache/: training checkpoints, finished SentiBench
+evaluation chunks, classifier checkpoints) to tmp/fresh-bak-<time>/ (git-ignored), so the
+teacher, the trainers and the evaluations start from nothing as on a first run. Use it with
+`-- -f` (force every stage) for a from-scratch time.
 
     .venv/bin/python -m bench.main_job [--fresh] [-- <dvc repro args>]
 """
@@ -28,7 +30,7 @@ if str(ROOT) not in sys.path:
 from bench._common import write_result  # noqa: E402
 
 GOAL_SECONDS = 45 * 60
-FRESH_DIRS = ("data/teacher_cache", ".cache/training")
+FRESH_DIRS = ("data/teacher_cache", ".cache")
 _RUNNING = re.compile(r"Running stage '([^']+)'")
 _SKIPPED = re.compile(r"Stage '([^']+)' didn't change, skipping")
 
@@ -39,7 +41,8 @@ def _move_aside(paths: tuple[str, ...]) -> list[str]:
     for rel in paths:
         p = ROOT / rel
         if p.exists():
-            dest = p.with_name(f"{p.name}.bak-{stamp}")
+            dest = ROOT / "tmp" / f"fresh-bak-{stamp}" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(p), str(dest))
             moved.append(f"{rel} -> {dest.relative_to(ROOT)}")
     return moved
@@ -47,7 +50,7 @@ def _move_aside(paths: tuple[str, ...]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fresh", action="store_true", help="move the teacher cache and training checkpoints aside first")
+    ap.add_argument("--fresh", action="store_true", help="move the teacher cache and .cache/ (checkpoints, eval chunks) aside first")
     ap.add_argument("--result-name", default="main_job", help="bench/results/<name>.json")
     ap.add_argument("dvc_args", nargs="*", help="extra `dvc repro` arguments (after --)")
     args = ap.parse_args(argv)
