@@ -14,6 +14,12 @@ On the default teacher (models.teacher, llama.cpp GGUF) and ``--n`` real KnowDis
     validation + parquet) on a cold cache;
 (d) the same on a warm cache.
 
+Two more figures bound what any engine can do on this machine: the **compute ceiling**
+(the prompt and the completion tokens of (b) evaluated as prompts, i.e. at prefill
+efficiency, which is what perfect batching of decode steps would reach) and **prompt-lookup
+decoding** (llama.cpp's n-gram draft from the prompt, one sequence: a rewrite copies its
+input, so drafts can be accepted several tokens at a time).
+
 Tokens/s = completion tokens / wall seconds. Goals: (c) >= 3x (a), (c) >= 0.85x (b),
 (d) >= 50x (c). Writes bench/results/teacher_throughput.json.
 """
@@ -91,7 +97,8 @@ def sequential_server(gguf: Path, prompts: list[str], params: GenerationParams, 
         proc.wait(timeout=30)
 
 
-def engine_direct(model: str, config: EngineConfig, prompts: list[str], params: GenerationParams, how: str) -> dict[str, Any]:
+def engine_direct(model: str, config: EngineConfig, prompts: list[str], params: GenerationParams, how: str,
+                  texts: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
     t0 = time.perf_counter()
     eng = load_engine(model, config)
     load_s = time.perf_counter() - t0
@@ -99,9 +106,64 @@ def engine_direct(model: str, config: EngineConfig, prompts: list[str], params: 
     gens = eng.generate(prompts, params)
     gen_s = time.perf_counter() - t1
     eng.close()
+    if texts is not None:
+        texts.extend(g.text for g in gens)
     e = _entry(gens, gen_s, how=how, load_seconds=round(load_s, 2))
     e["tokens_per_s_incl_load"] = _tps(e["completion_tokens"], gen_s + load_s)
     return e
+
+
+def compute_ceiling(gguf: Path, prompts: list[str], completions: list[str], threads: int, n_ctx: int) -> dict[str, Any]:
+    """Prompt + completion tokens evaluated as prompts (batched matrix products, no decode
+    steps): the completion tokens/s a perfectly batched decoder would reach here."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                          n_batch=512, n_ubatch=512, verbose=False)  # fmt: skip
+    prompt_tokens = completion_tokens = 0
+    t0 = time.perf_counter()
+    for p, c in zip(prompts, completions, strict=True):
+        pt = llm.tokenize(p.encode(), add_bos=False, special=True)
+        ct = llm.tokenize(c.encode(), add_bos=False, special=False)
+        llm.reset()
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llm.eval(pt + ct)
+        prompt_tokens += len(pt)
+        completion_tokens += len(ct)
+    secs = time.perf_counter() - t0
+    llm.close()
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "seconds": round(secs, 2),
+            "prefill_tokens_per_s": _tps(prompt_tokens + completion_tokens, secs),
+            "tokens_per_s": _tps(completion_tokens, secs),
+            "how": "prompt + completion of (b) evaluated as one prompt each (llama.cpp, n_batch 512)"}  # fmt: skip
+
+
+def prompt_lookup(gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int,
+                  reference: list[str], num_pred_tokens: int = 10) -> dict[str, Any]:  # fmt: skip
+    """Greedy decoding with llama-cpp-python's prompt-lookup draft (n-grams of the prompt)."""
+    import llama_cpp
+    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                          draft_model=LlamaPromptLookupDecoding(num_pred_tokens=num_pred_tokens), verbose=False)  # fmt: skip
+    eos = llm.token_eos()
+    texts, tokens = [], 0
+    t0 = time.perf_counter()
+    for p in prompts:
+        new: list[int] = []
+        for tok in llm.generate(llm.tokenize(p.encode(), add_bos=False, special=True), temp=0.0, top_k=1,
+                                top_p=1.0, min_p=0.0, repeat_penalty=1.0, reset=True):  # fmt: skip
+            if tok == eos or llama_cpp.llama_vocab_is_eog(llm._model.vocab, tok) or len(new) >= params.max_new_tokens:
+                break
+            new.append(tok)
+        tokens += len(new)
+        texts.append(llm.detokenize(new).decode("utf-8", errors="ignore"))
+    secs = time.perf_counter() - t0
+    llm.close()
+    same = sum(a.strip() == b.strip() for a, b in zip(texts, reference, strict=True))
+    return {"completion_tokens": tokens, "seconds": round(secs, 2), "tokens_per_s": _tps(tokens, secs),
+            "prompts": len(prompts), "num_pred_tokens": num_pred_tokens, "same_text_as_b": f"{same}/{len(prompts)}",
+            "how": "llama.cpp one sequence, greedy, LlamaPromptLookupDecoding draft"}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -131,10 +193,15 @@ def main(argv: list[str] | None = None) -> None:
     results["a_sequential_server"] = sequential_server(paths.gguf_path, prompts, params, args.threads, 4096)
     print("(a)", results["a_sequential_server"], flush=True)
     best = EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=n_ctx, n_parallel=args.parallel)
+    b_texts: list[str] = []
     results["b_engine_batched"] = engine_direct(
-        paths.name, best, prompts, params, f"llama.cpp, {args.parallel} sequences decoded together"
+        paths.name, best, prompts, params, f"llama.cpp, {args.parallel} sequences decoded together", b_texts
     )
     print("(b)", results["b_engine_batched"], flush=True)
+    results["compute_ceiling"] = compute_ceiling(paths.gguf_path, prompts, b_texts, args.threads, 4096)
+    print("ceiling", results["compute_ceiling"], flush=True)
+    results["prompt_lookup_decoding"] = prompt_lookup(paths.gguf_path, prompts, params, args.threads, 2048, b_texts)
+    print("prompt lookup", results["prompt_lookup_decoding"], flush=True)
     # transformers vs llama.cpp on the same (first --transformers-n) prompts
     sub = prompts[: args.transformers_n]
     if sub:
@@ -182,6 +249,9 @@ def main(argv: list[str] | None = None) -> None:
         "c_over_b": round(c / b, 3) if b else None,
         "c_over_b_incl_engine_load": round(c / b_load, 3) if b_load else None,
         "d_over_c": round(d / c, 3) if c else None,
+        # the most any engine/batching could give on this machine vs (a): >= 3 is needed for the goal
+        "ceiling_over_a": round(results["compute_ceiling"]["tokens_per_s"] / a, 3) if a else None,
+        "prompt_lookup_over_a": round(results["prompt_lookup_decoding"]["tokens_per_s"] / a, 3) if a else None,
     }
     goals = {"c_over_a": 3.0, "c_over_b": 0.85, "d_over_c": 50.0}
     met = {k: (ratios[k] is not None and ratios[k] >= v) for k, v in goals.items()}
