@@ -30,17 +30,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--metrics", type=Path, default=None, help="default: metrics/teacher_<corpus>.json")
     args = parser.parse_args(argv)
     c = args.corpus
-    exclude = load_section(f"{c}.policy", PolicyParams).exclude
+    policy = load_section(f"{c}.policy", PolicyParams)
     formats = load_section("icldist.formats", FormatParams) if c == "icldist" else None
     return run_teacher_generate(
         c,
         teacher,
-        exclude,
+        policy.exclude,
         args.prompts or DATA / c / f"{c}_prompts.parquet",
         args.out_dir or DATA / c,
         args.cache_dir,
         args.metrics or METRICS / f"teacher_{c}.json",
         formats,
+        policy.max_label_share,
     )
 
 

@@ -70,3 +70,8 @@ class PolicyParams(StrictModel):
     (they stay in the corpus file with ``keep: false`` and their ``exclude_reason``)."""
 
     exclude: list[Literal["empty", "truncated", "parse_failed"]]
+    max_label_share: float | None = Field(
+        None, gt=0, le=1,
+        description="ICLDist sentiment answers: the most any one label may hold of the kept rows of its "
+        "label-word set (surplus rows leave as 'label_balance'); null = off",
+    )

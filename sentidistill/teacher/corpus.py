@@ -131,12 +131,48 @@ def _gold_key(prompt: str) -> str:
     return hashlib.sha256(("gold\x1f" + prompt).encode("utf-8")).hexdigest()
 
 
-def apply_policy(df: pl.DataFrame, exclude: Sequence[str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+def label_cap(counts: Sequence[int], max_share: float) -> int:
+    """The largest per-label cap ``k`` with ``k <= max_share * sum(min(c, k))``: every label
+    keeps ``min(count, k)`` rows and none holds more than ``max_share`` of what is kept."""
+    for k in range(max(counts, default=0), 0, -1):
+        if k <= max_share * sum(min(c, k) for c in counts) + 1e-9:
+            return k
+    return 0
+
+
+def balance_labels(df: pl.DataFrame, max_share: float) -> pl.DataFrame:
+    """Mark surplus kept sentiment rows ``label_balance``, per (label-word set, answer label).
+
+    A small ICLDist corpus can hold, say, 7 "negative" and 2 "positive" answers in SentiBench's
+    label words; trained on that, the student learns the prior, not the task
+    (docs/results/large-eval.md). Which rows stay is fixed by ``prompt_id`` order (a hash:
+    seeded, not by position).
+    """
+    single = (pl.col("task") == "sentiment") & pl.col("keep") & (pl.col("parsed").list.len() == 1)
+    cand = df.filter(single).with_columns(pl.col("parsed").list.first().alias("_label")).sort("prompt_id")
+    drop: list[str] = []
+    for (_,), part in cand.group_by(["label_set"], maintain_order=True):
+        counts = part.group_by("_label").len()
+        k = label_cap(counts["len"].to_list(), max_share)
+        ranked = part.with_columns(pl.int_range(pl.len()).over("_label").alias("_rank"))
+        drop += ranked.filter(pl.col("_rank") >= k)["prompt_id"].to_list()
+    hit = pl.col("prompt_id").is_in(drop)
+    return df.with_columns(
+        pl.when(hit).then(pl.lit("label_balance")).otherwise(pl.col("exclude_reason")).alias("exclude_reason"),
+        (pl.col("keep") & ~hit).alias("keep"),
+    )
+
+
+def apply_policy(
+    df: pl.DataFrame, exclude: Sequence[str], max_label_share: float | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Add ``keep`` and ``exclude_reason`` (the first reason of ``exclude`` that applies):
-    ``empty``/``truncated`` from ``flag``, ``parse_failed`` from a non-null ``parse_error``."""
-    bad = [r for r in exclude if r not in EXCLUDE_REASONS]
+    ``empty``/``truncated`` from ``flag``, ``parse_failed`` from a non-null ``parse_error``;
+    then, with ``max_label_share``, ``label_balance`` (:func:`balance_labels`)."""
+    listable = [r for r in EXCLUDE_REASONS if r != "label_balance"]  # that one comes from max_label_share
+    bad = [r for r in exclude if r not in listable]
     if bad:
-        raise ValueError(f"unknown exclusion reasons {bad}; allowed: {list(EXCLUDE_REASONS)}")
+        raise ValueError(f"unknown exclusion reasons {bad}; allowed: {listable} (label balance: max_label_share)")
     expr = pl.lit(None, dtype=pl.Utf8)
     for reason in reversed([r for r in EXCLUDE_REASONS if r in exclude]):
         cond = pl.col("parse_error").is_not_null() if reason == "parse_failed" else pl.col("flag") == reason
@@ -144,8 +180,15 @@ def apply_policy(df: pl.DataFrame, exclude: Sequence[str]) -> tuple[pl.DataFrame
             continue
         expr = pl.when(cond).then(pl.lit(reason)).otherwise(expr)
     out = df.with_columns(expr.alias("exclude_reason")).with_columns(pl.col("exclude_reason").is_null().alias("keep"))
-    excluded = {r: int((out["exclude_reason"] == r).sum()) for r in EXCLUDE_REASONS if r in exclude}
+    reasons = list(exclude)
+    if max_label_share is not None and "parsed" in out.columns:
+        out = balance_labels(out, max_label_share)
+        reasons.append("label_balance")
+    excluded = {r: int((out["exclude_reason"] == r).sum()) for r in EXCLUDE_REASONS if r in reasons}
     kept = int(out["keep"].sum())
     if kept + sum(excluded.values()) != out.height:  # pragma: no cover - by construction
         raise AssertionError("exclusion accounting does not add up")
-    return out, {"policy": list(exclude), "kept": kept, "excluded": excluded}
+    policy = {"policy": list(exclude), "kept": kept, "excluded": excluded}
+    if max_label_share is not None:
+        policy["max_label_share"] = max_label_share
+    return out, policy

@@ -46,7 +46,7 @@ def parse_icl_answers(df: pl.DataFrame, formats: FormatParams) -> pl.DataFrame:
 
 def run_teacher_generate(
     corpus: str, teacher: TeacherParams, exclude: Sequence[str], prompts_path: Path, out_dir: Path,
-    cache_root: Path, metrics_path: Path, formats: FormatParams | None = None,
+    cache_root: Path, metrics_path: Path, formats: FormatParams | None = None, max_label_share: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     if corpus not in CORPORA:
         raise ValueError(f"unknown corpus {corpus!r}; expected one of {CORPORA}")
@@ -66,7 +66,7 @@ def run_teacher_generate(
             "parse_errors": dict(sorted(errs.group_by("parse_error").len().iter_rows())),
             "parse_failed_by_task": dict(sorted(errs.group_by("task").len().iter_rows())),
         }
-    table, policy_stats = apply_policy(table, exclude)
+    table, policy_stats = apply_policy(table, exclude, max_label_share if corpus == "icldist" else None)
     hits = table.select("prompt_id", "key", "cache_hit")
     out = table.select(list(out_schema.columns))
     write_parquet(out, out_dir / f"{corpus}_corpus.parquet", out_schema)

@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from sentidistill.teacher.cache import TeacherCache
-from sentidistill.teacher.corpus import apply_policy, generate_table
+from sentidistill.teacher.corpus import apply_policy, generate_table, label_cap
 from tests.sentidistill.teacher.conftest import IDENTITY, requests, teacher_params
 
 
@@ -60,6 +60,39 @@ def test_parse_failed_policy():
     assert out["exclude_reason"].to_list() == [None, "parse_failed", "empty"]
     assert st == {"policy": ["empty", "truncated", "parse_failed"], "kept": 1,
                   "excluded": {"empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
+
+
+def test_label_cap():
+    assert label_cap([7, 2], 0.5) == 2  # 2 + 2 kept, neither above half
+    assert label_cap([7, 6, 4], 0.5) == 7  # 7 of 17: already balanced enough
+    assert label_cap([9, 3, 2], 0.5) == 5  # 5 of 10
+    assert label_cap([5], 0.5) == 0  # one label only: nothing to learn but the prior
+    assert label_cap([5], 1.0) == 5 and label_cap([], 0.5) == 0
+
+
+def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_every_row():
+    rows = [("basic", "negative")] * 7 + [("basic", "positive")] * 2 + [("signed", "+1")] * 3 + [("signed", "-1")] * 3
+    df = pl.DataFrame({
+        "prompt_id": [f"{(i * 7919) % 101:04d}" for i in range(len(rows) + 2)],
+        "task": ["sentiment"] * len(rows) + ["emotion", "sentiment"],
+        "label_set": [r[0] for r in rows] + ["ekman7", "basic"],
+        "flag": [None] * (len(rows) + 1) + ["empty"],
+        "parse_error": [None] * (len(rows) + 1) + ["empty"],
+        "parsed": [[r[1]] for r in rows] + [["sad", "fear"], []],
+    })  # fmt: skip
+    out, st = apply_policy(df, ["empty", "parse_failed"], max_label_share=0.5)
+    kept = out.filter(pl.col("keep"))
+    assert kept.filter(pl.col("label_set") == "basic")["parsed"].list.first().value_counts()["count"].to_list() == [2, 2]
+    assert kept.filter(pl.col("label_set") == "signed").height == 6 and kept.filter(pl.col("task") == "emotion").height == 1
+    assert st["excluded"] == {"empty": 1, "parse_failed": 0, "label_balance": 5} and st["max_label_share"] == 0.5
+    assert st["kept"] + sum(st["excluded"].values()) == df.height
+    dropped = set(out.filter(pl.col("exclude_reason") == "label_balance")["prompt_id"])
+    negatives = df.filter(pl.col("parsed").list.first() == "negative").sort("prompt_id")["prompt_id"].to_list()
+    assert dropped == set(negatives[2:])  # the first two by prompt_id stay
+    again, _ = apply_policy(df.reverse(), ["empty", "parse_failed"], max_label_share=0.5)
+    assert set(again.filter(pl.col("exclude_reason") == "label_balance")["prompt_id"]) == dropped  # order-free
+    with pytest.raises(ValueError, match="unknown exclusion"):
+        apply_policy(df, ["label_balance"])  # set by max_label_share, not listed
 
 
 def test_gold_rows_skip_the_teacher(echo_engine, tmp_path):
