@@ -11,27 +11,13 @@ import polars as pl
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.natinst import NatInstParams, build_natinst_prompts
 from sentidistill.icldist.prompts import (
+    ICL_PROMPT_COLUMNS,
     ICLPromptParams,
     demo_pools,
     icl_prompt_for,
     parse_answer,
     task_of,
 )
-
-ICL_PROMPT_COLUMNS = {
-    "prompt_id": pl.Utf8,
-    "text_id": pl.Utf8,
-    "domain": pl.Utf8,
-    "task": pl.Utf8,
-    "label_set": pl.Utf8,
-    "instruction": pl.Utf8,
-    "format": pl.Utf8,
-    "allowed_labels": pl.List(pl.Utf8),
-    "n_demos": pl.Int64,
-    "answer_source": pl.Utf8,
-    "gold": pl.Utf8,
-    "user_message": pl.Utf8,
-}
 
 
 def parse_demo_labels(generated: pl.DataFrame, formats: FormatParams) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
+from sentidistill.icldist.prompts import ICL_PROMPT_COLUMNS
 from sentidistill.knowdist.prompts import prompt_id
 from sentidistill.params import StrictModel
 
@@ -114,15 +115,5 @@ def build_natinst_prompts(natinst_dir: Path, n: int, params: NatInstParams) -> t
                 "natinst_skipped_too_long": skipped}  # fmt: skip
 
 
-_SCHEMA = {
-    "prompt_id": pl.Utf8,
-    "text_id": pl.Utf8,
-    "task": pl.Utf8,
-    "label_set": pl.Utf8,
-    "instruction": pl.Utf8,
-    "format": pl.Utf8,
-    "allowed_labels": pl.List(pl.Utf8),
-    "n_demos": pl.Int64,
-    "user_message": pl.Utf8,
-    "gold": pl.Utf8,
-}
+# the prompt-table columns an SNI row fills itself (build.py adds domain and answer_source)
+_SCHEMA = {k: v for k, v in ICL_PROMPT_COLUMNS.items() if k not in ("domain", "answer_source")}

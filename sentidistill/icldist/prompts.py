@@ -33,6 +33,23 @@ from sentidistill.knowdist.prompts import prompt_id
 from sentidistill.params import StrictModel
 
 Task = Literal["sentiment", "emotion", "natinst"]
+
+#: Columns of the ICLDist prompt table (schemas/teacher.py ICLDIST_PROMPTS), in order.
+ICL_PROMPT_COLUMNS = {
+    "prompt_id": pl.Utf8,
+    "text_id": pl.Utf8,
+    "domain": pl.Utf8,
+    "task": pl.Utf8,
+    "label_set": pl.Utf8,
+    "instruction": pl.Utf8,
+    "format": pl.Utf8,
+    "allowed_labels": pl.List(pl.Utf8),
+    "n_demos": pl.Int64,
+    "answer_source": pl.Utf8,
+    "gold": pl.Utf8,
+    "user_message": pl.Utf8,
+}
+
 Instruction = Literal["full", "minimized"]
 
 _NO_REASONING = "Do not provide any reasoning or explanation and directly output the final answer."
