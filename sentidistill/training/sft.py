@@ -93,6 +93,7 @@ def score_labelled_positions_only() -> bool:
         return device.type == "cpu" or original(device)
 
     compact._sentidistill_compact = True  # type: ignore[attr-defined]
+    compact.__wrapped__ = original  # type: ignore[attr-defined]
     trl_utils._use_triton = compact
     return True
 

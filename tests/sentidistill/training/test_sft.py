@@ -131,7 +131,8 @@ def test_lm_head_on_labelled_positions_only_gives_the_same_loss_and_gradients(ti
 
     from sentidistill.training.sft import score_labelled_positions_only
 
-    monkeypatch.setattr(trl_utils, "_use_triton", trl_utils._use_triton)  # restored after the test
+    # TRL's own switch (an earlier training test may have installed ours already); restored after
+    monkeypatch.setattr(trl_utils, "_use_triton", getattr(trl_utils._use_triton, "__wrapped__", trl_utils._use_triton))
     model = AutoModelForCausalLM.from_pretrained(tiny_llama / "hf", dtype=torch.float32)
     trl_utils.add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
     torch.manual_seed(0)
