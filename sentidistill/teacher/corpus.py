@@ -181,7 +181,7 @@ def apply_policy(
         expr = pl.when(cond).then(pl.lit(reason)).otherwise(expr)
     out = df.with_columns(expr.alias("exclude_reason")).with_columns(pl.col("exclude_reason").is_null().alias("keep"))
     reasons = list(exclude)
-    if max_label_share is not None and "parsed" in out.columns:
+    if max_label_share is not None:
         out = balance_labels(out, max_label_share)
         reasons.append("label_balance")
     excluded = {r: int((out["exclude_reason"] == r).sum()) for r in EXCLUDE_REASONS if r in reasons}

@@ -50,6 +50,9 @@ def run_teacher_generate(
 ) -> dict[str, Any]:  # fmt: skip
     if corpus not in CORPORA:
         raise ValueError(f"unknown corpus {corpus!r}; expected one of {CORPORA}")
+    if max_label_share is not None and corpus != "icldist":
+        raise ValueError(f"{corpus}.policy.max_label_share: label balance applies to ICLDist sentiment answers "
+                         "only (it needs parsed labels); remove it from this policy")  # fmt: skip
     prompt_schema, out_schema = (
         (KNOWDIST_PROMPTS, KNOWDIST_CORPUS) if corpus == "knowdist" else (ICLDIST_PROMPTS, ICLDIST_CORPUS)
     )
@@ -66,7 +69,7 @@ def run_teacher_generate(
             "parse_errors": dict(sorted(errs.group_by("parse_error").len().iter_rows())),
             "parse_failed_by_task": dict(sorted(errs.group_by("task").len().iter_rows())),
         }
-    table, policy_stats = apply_policy(table, exclude, max_label_share if corpus == "icldist" else None)
+    table, policy_stats = apply_policy(table, exclude, max_label_share)
     hits = table.select("prompt_id", "key", "cache_hit")
     out = table.select(list(out_schema.columns))
     write_parquet(out, out_dir / f"{corpus}_corpus.parquet", out_schema)

@@ -95,6 +95,14 @@ def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_eve
         apply_policy(df, ["label_balance"])  # set by max_label_share, not listed
 
 
+def test_label_balance_is_refused_where_answers_have_no_labels(tmp_path):
+    from sentidistill.teacher.run import run_teacher_generate
+
+    with pytest.raises(ValueError, match="knowdist.policy.max_label_share"):  # before any teacher work
+        run_teacher_generate("knowdist", teacher_params(), ["empty"], tmp_path / "p.parquet", tmp_path / "o",
+                             tmp_path / "c", tmp_path / "m.json", max_label_share=0.5)  # fmt: skip
+
+
 def test_gold_rows_skip_the_teacher(echo_engine, tmp_path):
     reqs = requests(2).with_columns(
         pl.Series("answer_source", ["teacher", "gold"]), pl.Series("gold", [None, "Yes."])
