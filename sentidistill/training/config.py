@@ -97,6 +97,9 @@ class TrainingParams(StrictModel):
     logging_steps: int = Field(default=1, ge=1)
     save_steps: int = Field(default=10, ge=1)  # checkpoint every N optimizer steps (resume)
     save_total_limit: int = Field(default=2, ge=1)
+    # Checkpoints are resume points: a finished run deletes them (a 135M student's
+    # checkpoint with its Adam state is 1.6 GB); True keeps them, e.g. to inspect.
+    keep_checkpoints: bool = False
     knowdist: StageHparams
     icldist: StageHparams
     profiles: dict[str, Profile] = {}

@@ -361,4 +361,7 @@ def train_stage(
         "dtype": cfg.save_dtype,
     }
     write_model_folder(trainer.model, tokenizer, out_root, manifest, cfg.save_dtype)
+    if not cfg.keep_checkpoints:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        log.info("%s: finished; removed its resume checkpoints (training.keep_checkpoints: false)", stage)
     return metrics

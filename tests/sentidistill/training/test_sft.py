@@ -85,6 +85,7 @@ def test_resume_from_last_checkpoint(tmp_path, tiny_llama, corpora):
     assert ckpts == ["checkpoint-1", "checkpoint-2"]
     resumed = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
     assert resumed["resumed_from"] == "checkpoint-2" and resumed["global_step"] == 5
+    assert not list((d["cache_dir"] / "knowdist").glob("*/checkpoint-*"))  # finished: resume points removed
     # same losses as an uninterrupted run (same fingerprint, separate cache)
     d2 = {**d, "cache_dir": tmp_path / "cache2", "plots_dir": tmp_path / "plots2", "metrics_dir": tmp_path / "m2"}
     full = run_stage("knowdist", cfg, corpus_paths=corpora, **d2)
@@ -98,11 +99,14 @@ def test_changed_data_starts_fresh(tmp_path, tiny_llama, corpora):
     from tests.sentidistill.training.conftest import make_knowdist
 
     cfg = _cfg(tiny_llama.name, max_steps=1)
+    cfg = cfg.model_copy(update={"keep_checkpoints": True})
     d = _dirs(tmp_path, tiny_llama)
     a = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
     make_knowdist(corpora["knowdist"], n=7)
     b = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
     assert a["fingerprint"] != b["fingerprint"] and b["resumed_from"] is None
+    kept = sorted(p.parent.name for p in (d["cache_dir"] / "knowdist").glob("*/checkpoint-*"))
+    assert kept == sorted([a["fingerprint"][:16], b["fingerprint"][:16]])  # keep_checkpoints: true keeps them
 
 
 @pytest.mark.slow
