@@ -10,12 +10,45 @@ token counts and a finish reason. Every backend implements exactly that.
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 FinishReason = Literal["stop", "length", "answer_complete"]
+
+
+# files of a model folder that do not change its outputs (the model card carries results)
+_NOT_WEIGHTS = frozenset({"README.md", "manifest.json"})
+_CHUNK = 1 << 22
+_digests: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
+
+
+def weights_digest(model: str | Path) -> str | None:
+    """sha256 of what a local model *is* (every file of a folder but its card, or one GGUF file),
+    for cache keys that must change when a model is retrained in place at the same path.
+    ``None`` for a hub id (its name is all we know). Memoized per (path, sizes, mtimes)."""
+    root = Path(model)
+    if not root.exists():
+        return None
+    files = [root] if root.is_file() else sorted(
+        p for p in root.rglob("*") if p.is_file() and p.name not in _NOT_WEIGHTS and ".cache" not in p.parts)
+    stat = tuple((str(p.relative_to(root)) if p != root else p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                 for p in files)
+    key = (str(root.resolve()), stat)
+    if key not in _digests:
+        h = hashlib.sha256()
+        for p, (rel, size, _) in zip(files, stat):
+            f = hashlib.sha256()
+            with p.open("rb") as fh:
+                while block := fh.read(_CHUNK):
+                    f.update(block)
+            h.update(json.dumps([rel if root.is_dir() else "", size, f.hexdigest()]).encode())
+        _digests[key] = h.hexdigest()
+    return _digests[key]
 
 
 @dataclass(frozen=True)

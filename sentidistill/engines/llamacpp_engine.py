@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete, truncate_at_stop
+from sentidistill.engines.base import (
+    Engine,
+    Generation,
+    GenerationParams,
+    answer_complete,
+    truncate_at_stop,
+    weights_digest,
+)
 from sentidistill.log import get_logger
 
 log = get_logger(__name__)
@@ -72,7 +79,7 @@ class LlamaCppEngine(Engine):
         return self.llm.tokenize(text.encode("utf-8"), add_bos=add_special_tokens, special=False)
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.gguf_path}
+        return {"backend": self.backend, "model": self.gguf_path, "weights": weights_digest(self.gguf_path)}
 
     # -------------------------------------------------------------- evaluation
     def _eval_reusing_prefix(self, tokens: list[int]) -> None:

@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete, truncate_at_stop
+from sentidistill.engines.base import (
+    Engine,
+    Generation,
+    GenerationParams,
+    answer_complete,
+    truncate_at_stop,
+    weights_digest,
+)
 from sentidistill.log import get_logger
 
 log = get_logger(__name__)
@@ -94,7 +101,8 @@ class TransformersEngine(Engine):
         return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model_path, "dtype": self.dtype}
+        return {"backend": self.backend, "model": self.model_path, "dtype": self.dtype,
+                "weights": weights_digest(self.model_path)}
 
     # ------------------------------------------------------- batched forward
     def _prefix_cache(self, prefix: list[int]) -> tuple[Any, int]:

@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete, truncate_at_stop
+from sentidistill.engines.base import (
+    Engine,
+    Generation,
+    GenerationParams,
+    answer_complete,
+    truncate_at_stop,
+    weights_digest,
+)
 
 
 def _import_vllm() -> Any:
@@ -61,7 +68,8 @@ class VLLMEngine(Engine):
         return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model_path, "dtype": self.dtype}
+        return {"backend": self.backend, "model": self.model_path, "dtype": self.dtype,
+                "weights": weights_digest(self.model_path)}
 
     def _prompt_logprob_sums(self, seqs: list[list[int]], starts: list[int]) -> list[float]:
         sp = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)

@@ -50,3 +50,29 @@ def test_stage_evaluates_every_dataset_and_accounts_for_every_example(bench_dir,
     text = report.read_text()
     assert "| tiny |" in text and "sentibench_categories.png" in text
     assert (tmp_path / "reports" / "sentibench_categories.svg").exists()
+
+
+def test_a_model_retrained_in_place_is_evaluated_again(bench_dir, tmp_path, tiny_model_paths):
+    """Finished chunks are keyed by the weights, not the path: `dvc exp run -S training...`
+    retrains models/student-icldist in place, and its SentiBench rows must be new."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    hf = tmp_path / "student" / "hf"
+    shutil.copytree(tiny_model_paths.hf_dir, hf)
+    params = EvalParams(datasets=["sst2"], max_test_examples=4, seeds=[0])
+    model = EvalModel(model=str(hf), engine=EngineConfig(backend="transformers"))
+    kw = dict(data_dir=bench_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics", checkpoint_dir=tmp_path / "ckpt")
+    sentibench_eval.run("student", params, model, **kw)
+    before = pl.read_parquet(tmp_path / "eval" / "student" / "predictions.parquet")["label_scores"].to_list()
+
+    weights = hf / "model.safetensors"
+    tensors = load_file(weights)
+    name = next(k for k in tensors if "embed" in k)
+    tensors[name] = tensors[name] * 0.5
+    save_file(tensors, weights, metadata={"format": "pt"})
+    sentibench_eval.run("student", params, model, **kw)
+    after = pl.read_parquet(tmp_path / "eval" / "student" / "predictions.parquet")["label_scores"].to_list()
+    assert after != before
+    assert len(list((tmp_path / "ckpt" / "student").glob("sst2-seed0-*.parquet"))) == 2

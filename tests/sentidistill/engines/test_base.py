@@ -36,3 +36,23 @@ def test_common_prefix_len():
     assert _common_prefix_len([[1, 2, 3], [1, 2, 4], [1, 2]]) == 2
     assert _common_prefix_len([[1], [2]]) == 0
     assert _common_prefix_len([]) == 0
+
+
+def test_weights_digest_follows_content_not_the_card(tmp_path):
+    from sentidistill.engines.base import weights_digest
+
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+    (folder / "README.md").write_text("card with results")
+    first = weights_digest(folder)
+    assert first and weights_digest(folder) == first
+    (folder / "README.md").write_text("card with other results")  # the model card is not the model
+    assert weights_digest(folder) == first
+    (folder / "model.safetensors").write_bytes(b"\x01" + b"\x00" * 63)  # retrained in place, same size
+    assert weights_digest(folder) != first
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    assert weights_digest(gguf) != weights_digest(tmp_path / "m.gguf.missing")
+    assert weights_digest("HuggingFaceTB/SmolLM2-135M-Instruct") is None  # a hub id: its name is the identity
