@@ -11,6 +11,9 @@ examples for every model named (seed 0). docs/results/large-eval.md has the sess
     python scripts/icldist_probe.py train --tag raw --raw
     python scripts/icldist_probe.py eval --n 100 --datasets sst2,yelp2,twitter \\
         models/smollm2-135m-instruct/hf /tmp/icldist-probe/lr2e5/models/student-icldist/hf
+    # keep the predictions and compare two models with paired bootstrap intervals:
+    python scripts/icldist_probe.py eval --keep /tmp/probe MODEL_A/hf MODEL_B/hf
+    python -m sentidistill.sentibench.compare /tmp/probe/o/A /tmp/probe/o/B
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def evaluate(args: argparse.Namespace) -> None:
     for m in args.models:
         name = Path(m).parent.name if Path(m).name == "hf" else Path(m).name
         with tempfile.TemporaryDirectory() as tmp:
-            t = Path(tmp)
+            t = Path(args.keep) if args.keep else Path(tmp)
             s = sentibench_eval.run(name, params, EvalModel(model=m, engine=EngineConfig(backend="transformers", dtype="float32")),
                                     data_dir=ROOT / "data" / "sentibench", out_dir=t / "o", metrics_dir=t / "m",
                                     checkpoint_dir=t / "c")  # fmt: skip
@@ -98,6 +101,7 @@ def main() -> None:
     e = sub.add_parser("eval")
     e.add_argument("--n", type=int, default=100)
     e.add_argument("--datasets", default="sst2,yelp2,twitter")
+    e.add_argument("--keep", default=None, help="write predictions under DIR/o/<model> (for sentibench.compare)")
     e.add_argument("models", nargs="+")
     args = ap.parse_args()
     train(args) if args.cmd == "train" else evaluate(args)
