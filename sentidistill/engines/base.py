@@ -18,36 +18,39 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sentidistill.hashing import sha256_file
+
 FinishReason = Literal["stop", "length", "answer_complete"]
 
 
 # files of a model folder that do not change its outputs (the model card carries results)
 _NOT_WEIGHTS = frozenset({"README.md", "manifest.json"})
-_CHUNK = 1 << 22
 _digests: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
 
 
 def weights_digest(model: str | Path) -> str | None:
-    """sha256 of what a local model *is* (every file of a folder but its card, or one GGUF file),
-    for cache keys that must change when a model is retrained in place at the same path.
-    ``None`` for a hub id (its name is all we know). Memoized per (path, sizes, mtimes)."""
+    """sha256 of what a local model *is*: a GGUF file's own sha256, or for a folder a sha256
+    over every file but its card (name, size, sha256), for cache keys that must change when a
+    model is retrained in place at the same path. ``None`` for a hub id (its name is all we
+    know). Memoized per (path, sizes, mtimes)."""
     root = Path(model)
     if not root.exists():
         return None
-    files = [root] if root.is_file() else sorted(
-        p for p in root.rglob("*") if p.is_file() and p.name not in _NOT_WEIGHTS and ".cache" not in p.parts)
-    stat = tuple((str(p.relative_to(root)) if p != root else p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                 for p in files)
-    key = (str(root.resolve()), stat)
+    if root.is_file():
+        files = {root.name: root}
+    else:
+        files = {str(p.relative_to(root)): p for p in sorted(root.rglob("*"))
+                 if p.is_file() and p.name not in _NOT_WEIGHTS and ".cache" not in p.relative_to(root).parts}
+    stats = {rel: p.stat() for rel, p in files.items()}
+    key = (str(root.resolve()), tuple((rel, st.st_size, st.st_mtime_ns) for rel, st in stats.items()))
     if key not in _digests:
-        h = hashlib.sha256()
-        for p, (rel, size, _) in zip(files, stat):
-            f = hashlib.sha256()
-            with p.open("rb") as fh:
-                while block := fh.read(_CHUNK):
-                    f.update(block)
-            h.update(json.dumps([rel if root.is_dir() else "", size, f.hexdigest()]).encode())
-        _digests[key] = h.hexdigest()
+        if root.is_file():
+            _digests[key] = sha256_file(root)
+        else:
+            h = hashlib.sha256()
+            for rel, p in files.items():
+                h.update(json.dumps([rel, stats[rel].st_size, sha256_file(p)]).encode())
+            _digests[key] = h.hexdigest()
     return _digests[key]
 
 

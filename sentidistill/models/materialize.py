@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sentidistill.hashing import sha256_file
 from sentidistill.io import write_json
 from sentidistill.log import get_logger
 from sentidistill.models.install import install_command, locate_files, locate_folder
@@ -60,14 +61,6 @@ class ModelDownloadError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- assembly
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def concat_verify(parts: Sequence[Path], dest: Path, sha256: str | None) -> str:

@@ -39,6 +39,9 @@ def test_common_prefix_len():
 
 
 def test_weights_digest_follows_content_not_the_card(tmp_path):
+    import hashlib
+    import shutil
+
     from sentidistill.engines.base import weights_digest
 
     folder = tmp_path / "hf"
@@ -54,5 +57,13 @@ def test_weights_digest_follows_content_not_the_card(tmp_path):
     assert weights_digest(folder) != first
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
-    assert weights_digest(gguf) != weights_digest(tmp_path / "m.gguf.missing")
+    assert weights_digest(gguf) == hashlib.sha256(b"GGUF").hexdigest()  # a GGUF: its published sha256
+    assert weights_digest(tmp_path / "m.gguf.missing") is None
+    # a model inside a hub cache (~/.cache/huggingface/...) still hashes its own files
+    cached = tmp_path / ".cache" / "hub" / "hf"
+    shutil.copytree(folder, cached)
+    assert weights_digest(cached) == weights_digest(folder)
+    (cached / ".cache").mkdir()
+    (cached / ".cache" / "download.lock").write_text("x")  # the hub's own bookkeeping inside the folder
+    assert weights_digest(cached) == weights_digest(folder)
     assert weights_digest("HuggingFaceTB/SmolLM2-135M-Instruct") is None  # a hub id: its name is the identity
