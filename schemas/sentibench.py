@@ -15,8 +15,12 @@ example_id        ``<raw_split>-<row:05d>``, unique within the dataset
 source_id         the raw ``ID`` (Rest16 ATSA/ACSA) or ``sent_id`` (OpeNER); else null
 raw_split, row    raw file (``train``/``val``/``test``) and 0-based position in it
 sentence          the text, verbatim (never empty)
-label_text        exact demo label string after ``Label: `` (lower-case label; P-Stance
-                  ``favor (opinion towards 'Joe Biden')``; FSA: Python repr of the tuples)
+label_text        exact demo label string after ``Label: `` in the paper's wording (lower-case
+                  label; P-Stance ``favor (opinion towards 'Joe Biden')``; FSA: Python repr
+                  of the tuples)
+label_text_code   the same in the authors' code's wording (``prompt_text: code``): P-Stance
+                  ``favor(opinion towards 'Joe Biden')``, ATSA pairs in the code's order
+                  (sorted by their *string* offsets); else equal to ``label_text``
 target            P-Stance target (null for other datasets)
 label, label_id   lower-case label and its index in the spec's label order
 gold_json         FSA gold tuples as a JSON list of lists (ASQP order: category, aspect,
@@ -73,6 +77,7 @@ def frame_dtypes(spec: DatasetSpec) -> dict[str, pl.DataType]:
         "row": pl.Int64(),
         "sentence": pl.Utf8(),
         "label_text": pl.Utf8(),
+        "label_text_code": pl.Utf8(),
     }
     if spec.is_classification:
         cols.update(target=pl.Utf8(), label=pl.Utf8(), label_id=pl.Int64())
@@ -158,6 +163,7 @@ def _common_columns(spec: DatasetSpec) -> dict[str, pa.Column]:
         "row": pa.Column(pl.Int64, pa.Check.ge(0)),
         "sentence": pa.Column(pl.Utf8, NON_EMPTY),
         "label_text": pa.Column(pl.Utf8, NON_EMPTY),
+        "label_text_code": pa.Column(pl.Utf8, NON_EMPTY),
     }
 
 
@@ -184,13 +190,22 @@ def _classification_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
                 "label_text must be \"<label> (opinion towards '<target>')\"",
             )
         )
+        checks.append(
+            _row_check(
+                ["label", "target", "label_text_code"],
+                lambda r: r["label_text_code"] == f"{r['label']}(opinion towards '{r['target']}')",
+                "label_text_code_matches",
+                "label_text_code must be \"<label>(opinion towards '<target>')\" (no space, as the authors' code)",
+            )
+        )
     else:
         cols["target"] = pa.Column(pl.Utf8, nullable=True, checks=pa.Check(
             lambda d: d.lazyframe.select(pl.col(d.key).is_null()), name="target_is_null",
             error=f"{spec.key} has no targets"))  # fmt: skip
         checks.append(
-            _row_check(["label", "label_text"], lambda r: r["label_text"] == r["label"],
-                       "label_text_matches", "label_text must equal label")  # fmt: skip
+            _row_check(["label", "label_text", "label_text_code"],
+                       lambda r: r["label_text"] == r["label"] == r["label_text_code"],
+                       "label_text_matches", "label_text and label_text_code must equal label")  # fmt: skip
         )
     return pa.DataFrameSchema(
         cols, checks=checks, unique=["dataset", "example_id"], strict=True, name=f"sentibench_{spec.key}"

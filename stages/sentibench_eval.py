@@ -19,7 +19,8 @@ from sentidistill.io import read_parquet, write_json, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import ParamsError, load_params, parse_section
 from sentidistill.sentibench.datasets import get_spec
-from sentidistill.sentibench.evaluate import EvalModel, EvalParams, evaluate_model, summarize
+from sentidistill.provenance import code_revision, library_versions, repo_relative
+from sentidistill.sentibench.evaluate import EvalModel, EvalParams, effective_config, evaluate_model, summarize
 from schemas.sentibench import schema_for
 
 log = get_logger(__name__)
@@ -68,11 +69,13 @@ def run(
     finally:
         engine.close()
     write_parquet(preds, out_dir / entry / "predictions.parquet", PredictionsSchema)
-    summary = summarize(preds, data)
+    summary = summarize(preds, data, eval_params.parser)
     summary.update(
         model=entry,
-        model_ref=model.model,
-        engine=engine.identity(),
+        model_ref=repo_relative(model.model, paths.ROOT),
+        engine=repo_relative(engine.identity(), paths.ROOT),
+        config=effective_config(eval_params, preds),
+        provenance={**code_revision(paths.ROOT), "versions": library_versions()},
         examples_scored=preds.height,
         load_seconds=round(load_s, 2),
         eval_seconds=round(eval_s, 2),

@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 Category = Literal["BSA", "MSA", "FSA"]
 Kind = Literal["classification", "atsa", "acsa", "asqp", "ssa"]
 Metric = Literal["macro_f1", "micro_f1", "sentiment_graph_f1"]
 Split = Literal["train", "dev", "test"]
+#: Which wording of the prompts (``sentibench.eval.prompt_text``): ``code`` = the authors'
+#: released code, which produced the numbers of Table 2; ``paper`` = Tables 13-15.
+PromptText = Literal["code", "paper"]
+DEFAULT_PROMPT_TEXT: PromptText = "code"
 
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
 
@@ -81,8 +85,9 @@ _ACSA = (
     "Otherwise return a python list of tuples containing two strings in double quotes. Please "
     "return python list only, without any other comments or texts."
 )
-# Spelling follows the paper's Table 15. The authors' code has two typos here: 'restaurant
-# pcrices' and a missing space in "'drinks prices','drinks quality'".
+# Spelling follows the paper's Table 15 (prompt_text: paper). The authors' code has two typos
+# here, kept by prompt_text: code (_ASQP_CODE): 'restaurant pcrices' and a missing space in
+# "'drinks prices','drinks quality'".
 # The instruction says "(aspect term, aspect category, opinion, sentiment polarity)" but the
 # gold tuples and demo labels are (category, aspect, opinion, sentiment), as in the authors'
 # code; we keep that order (see ingest.asqp_gold).
@@ -98,8 +103,8 @@ _ASQP = (
     "'NULL', aspect category, opinion and sentiment polarity CANNOT be 'NULL'.\n\n"
     "4. Please return python list only, without any other comments or texts."
 )
-# Text of Table 15. The authors' code has one extra trailing space after the first sentence
-# ("...sentiment polarity). \n\nEach tuple"); we follow the paper, like for ASQP.
+# Text of Table 15 (prompt_text: paper). The authors' code has one extra trailing space after
+# the first sentence ("...sentiment polarity). \n\nEach tuple"), kept by _SSA_CODE.
 _SSA = (
     "Please perform the Structured Sentiment Analysis task. Given a sentence, extract all opinion "
     "tuples in the format (holder, target, sentiment expression, sentiment polarity).\n\n"
@@ -115,6 +120,21 @@ _SSA = (
     "1. If there is no sentiment expression, return 'NULL' for all fields.\n\n"
     "2. Please return python list only, without any other comments or texts."
 )
+
+# The authors' code's wording where it differs from the paper (prompt_text: code).
+_ASQP_CODE = _ASQP.replace("'drinks prices', 'drinks quality'", "'drinks prices','drinks quality'").replace(
+    "'restaurant prices'", "'restaurant pcrices'"
+)
+_SSA_CODE = _SSA.replace("sentiment polarity).\n\nEach tuple", "sentiment polarity). \n\nEach tuple")
+assert _ASQP_CODE != _ASQP and _SSA_CODE != _SSA
+
+
+def stance_label_text(label: str, target: str, prompt_text: PromptText) -> str:
+    """A P-Stance demonstration label: ``favor (opinion towards 'Joe Biden')`` in the paper
+    (Table 14), ``favor(opinion towards 'Joe Biden')`` -- no space -- in the authors' code."""
+    sep = "" if prompt_text == "code" else " "
+    return f"{label}{sep}(opinion towards '{target}')"
+
 
 #: Raw file of each split. ATSA/ACSA have no val.json: their dev split is carved from
 #: train.json by the ingest (Table 1: 1600 train + 400 dev).
@@ -141,6 +161,8 @@ class DatasetSpec:
     #: raw split file names; a spec without "dev" gets its dev split carved from train.
     raw_files: Mapping[str, str] = field(default_factory=lambda: _RAW_FILES)
     has_target: bool = False  # P-Stance: each row has a target and the instruction names it
+    #: the authors' code's instruction where it differs from ``instruction`` (the paper's)
+    code_instruction: str | None = None
 
     @property
     def dev_from_train(self) -> bool:
@@ -155,13 +177,20 @@ class DatasetSpec:
         """Length of one gold tuple (fine-grained tasks); None for classification."""
         return {"atsa": 2, "acsa": 2, "asqp": 4, "ssa": 4}.get(self.kind)
 
-    def render_instruction(self, target: str | None = None) -> str:
-        """The instruction line; P-Stance needs the query's target, the others take none."""
+    def render_instruction(self, target: str | None = None, prompt_text: PromptText = DEFAULT_PROMPT_TEXT) -> str:
+        """The instruction in the chosen wording; P-Stance needs the query's target."""
+        text = self.code_instruction if prompt_text == "code" and self.code_instruction else self.instruction
         if self.has_target:
             if not target:
                 raise ValueError(f"{self.key}: the instruction needs the query's target")
-            return self.instruction.format(target=target)
-        return self.instruction
+            return text.format(target=target)
+        return text
+
+    @staticmethod
+    def demo_label_text(demo: Mapping[str, Any], prompt_text: PromptText = DEFAULT_PROMPT_TEXT) -> str:
+        """The string after ``Label: `` of a demonstration row in the chosen wording (the
+        ingest writes both: ``label_text`` = the paper's, ``label_text_code`` = the code's)."""
+        return demo["label_text_code"] if prompt_text == "code" else demo["label_text"]
 
 
 def _sizes(train: int, dev: int, test: int) -> Mapping[str, int]:
@@ -206,10 +235,10 @@ _SPECS: tuple[DatasetSpec, ...] = (
                 expected_rows=_sizes(1600, 400, 676), raw_files=_RAW_FILES_NO_DEV),
     DatasetSpec("asqp", "ASQP", "Rest16", "Aspect sentiment quad prediction", "FSA",
                 "absa/asqp_rest16", "asqp", _ASQP, "micro_f1",
-                expected_rows=_sizes(1264, 316, 544)),
+                expected_rows=_sizes(1264, 316, 544), code_instruction=_ASQP_CODE),
     DatasetSpec("ssa", "SSA", "Opener", "Structured sentiment analysis", "FSA",
                 "absa/opener", "ssa", _SSA, "sentiment_graph_f1",
-                expected_rows=_sizes(1744, 249, 499)),
+                expected_rows=_sizes(1744, 249, 499), code_instruction=_SSA_CODE),
 )  # fmt: skip
 
 #: key -> spec, in Table 2's column order.

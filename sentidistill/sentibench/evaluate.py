@@ -6,11 +6,14 @@ freshly sampled demonstrations, then
 
 * classification: one forward pass, next-token logits restricted to each label's first
   token (the authors' scorer), or the full label log-likelihood when first tokens collide;
-* fine-grained: greedy generation, robust parsing of the Python-list answer.
+* fine-grained: greedy generation; the answer is read by the authors' rules
+  (``parser: official``, :mod:`sentidistill.sentibench.official`) or by the forgiving
+  ``lenient`` parser (:mod:`sentidistill.sentibench.parsing`).
 
 Every example ends up in the predictions table, scored or marked unparseable.
 Finished (dataset, seed) chunks are checkpointed under ``.cache/sentibench/`` keyed by a
-fingerprint of the model and the prompts, so a killed run resumes where it stopped.
+fingerprint of the model and the prompts, so a killed run resumes where it stopped. A chunk's
+raw outputs are parsed again on every read, so switching the parser costs no generation.
 """
 
 from __future__ import annotations
@@ -31,13 +34,15 @@ from sentidistill.engines import Engine, EngineConfig, GenerationParams
 from sentidistill.log import get_logger, progress_bar
 from sentidistill.params import StrictModel
 from sentidistill.sentibench import metrics as M
-from sentidistill.sentibench.datasets import CATEGORIES, DATASETS, DatasetSpec, get_spec
+from sentidistill.sentibench import official
+from sentidistill.sentibench.datasets import CATEGORIES, DATASETS, DEFAULT_PROMPT_TEXT, DatasetSpec, PromptText, get_spec
 from sentidistill.sentibench.parsing import ParseStatus, parse_fsa_output
-from sentidistill.sentibench.prompts import demos_for, build_prompt
+from sentidistill.sentibench.prompts import build_prompt, demos_for
 
 log = get_logger(__name__)
 
 ScoringMode = Literal["first_token", "full_loglik", "auto"]
+Parser = Literal["official", "lenient"]
 
 
 class EvalParams(StrictModel):
@@ -46,7 +51,16 @@ class EvalParams(StrictModel):
     datasets: list[str] = Field(default_factory=lambda: list(DATASETS))
     shots: int = Field(default=4, ge=0, description="demonstrations per example (Section 4.1: 4)")
     shots_per_dataset: dict[str, int] = Field(default_factory=dict)
-    demo_split: Literal["dev", "train"] = "dev"
+    demo_split: Literal["dev", "train"] = Field(
+        default="dev", description="pool of demonstrations: dev (Section 4.1) or train (the authors' code)"
+    )
+    parser: Parser = Field(
+        default="official",
+        description="fine-grained answers: official = the authors' scorer's rules; lenient = recover more answers",
+    )
+    prompt_text: PromptText = Field(
+        default=DEFAULT_PROMPT_TEXT, description="prompt wording: code = the authors' code (Table 2); paper = Tables 13-15"
+    )
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     max_test_examples: int | None = Field(default=None, ge=1, description="null = the full test split")
     max_test_examples_per_dataset: dict[str, int | None] = Field(default_factory=dict)
@@ -167,8 +181,8 @@ def evaluate_dataset_seed(
     prompts, instructions = [], []
     for r in rows:
         demos = demos_for(spec.key, seed, r["example_id"], pool, k)
-        prompts.append(build_prompt(spec, demos, r))
-        instructions.append(spec.render_instruction(r.get("target") if spec.has_target else None))
+        prompts.append(build_prompt(spec, demos, r, params.prompt_text))
+        instructions.append(spec.render_instruction(r.get("target") if spec.has_target else None, params.prompt_text))
 
     mode, first_ids = ("generate", [])
     if spec.is_classification:
@@ -178,7 +192,10 @@ def evaluate_dataset_seed(
     if ckpt is not None and ckpt.exists():
         log.info("%s seed %d: reusing finished chunk %s", spec.key, seed, ckpt.name)
         on_progress(len(rows))
-        return pl.read_parquet(ckpt)
+        cached = pl.read_parquet(ckpt)
+        if cached["example_id"].to_list() != [r["example_id"] for r in rows]:
+            raise RuntimeError(f"{ckpt}: its examples differ from this run's; delete the file to recompute it")
+        return parse_predictions(cached, spec, rows, prompts, k, params.parser)
 
     raw: list[str] = []
     scores: list[list[float] | None] = []
@@ -204,11 +221,6 @@ def evaluate_dataset_seed(
 
     out_rows = []
     for r, p, text, sc, nt in zip(rows, prompts, raw, scores, n_tokens):
-        if spec.is_classification:
-            pred, status, gold = text, ParseStatus.OK.value, r["label"]
-        else:
-            parsed = parse_fsa_output(text, spec)
-            pred, status, gold = json.dumps([list(t) for t in parsed.tuples]), parsed.status.value, r["gold_json"]
         out_rows.append(
             {
                 "dataset": spec.key,
@@ -219,9 +231,9 @@ def evaluate_dataset_seed(
                 "scoring": mode,
                 "raw_output": text,
                 "label_scores": sc,
-                "prediction": pred,
-                "gold": gold,
-                "parse_status": status,
+                "prediction": "",
+                "gold": r["label"] if spec.is_classification else r["gold_json"],
+                "parse_status": "",
             }
         )
     df = pl.DataFrame(out_rows, schema=PREDICTION_COLUMNS)
@@ -230,7 +242,37 @@ def evaluate_dataset_seed(
         tmp = ckpt.with_suffix(".tmp")
         df.write_parquet(tmp)
         tmp.replace(ckpt)
-    return df
+    return parse_predictions(df, spec, rows, prompts, k, params.parser)
+
+
+def parse_prediction(spec: DatasetSpec, row: dict[str, Any], prompt: str, raw: str, k_shot: int, parser: Parser) -> tuple[str, str]:
+    """(prediction, parse_status) of one raw output.
+
+    Classification: the arg-max label. Fine-grained, ``official``: the JSON list of what the
+    authors' scorer counts (a tuple of strings, or ``null`` for a prediction that counts but
+    can never match); ``lenient``: the JSON list of recovered tuples.
+    """
+    if spec.is_classification:
+        return raw, ParseStatus.OK.value
+    if parser == "official":
+        line = official.answer_line(prompt, raw, k_shot)
+        op = official.parse(spec.kind, line, row["sentence"])
+        return json.dumps([list(t) if t is not None else None for t in op.items]), op.status.value
+    parsed = parse_fsa_output(raw, spec)
+    return json.dumps([list(t) for t in parsed.tuples]), parsed.status.value
+
+
+def parse_predictions(
+    df: pl.DataFrame, spec: DatasetSpec, rows: list[dict[str, Any]], prompts: list[str], k_shot: int, parser: Parser
+) -> pl.DataFrame:
+    """``df`` with ``prediction``/``parse_status`` derived from ``raw_output`` by ``parser``."""
+    parsed = [
+        parse_prediction(spec, r, p, text, k_shot, parser) for r, p, text in zip(rows, prompts, df["raw_output"], strict=True)
+    ]
+    return df.with_columns(
+        prediction=pl.Series([pred for pred, _ in parsed], dtype=pl.String),
+        parse_status=pl.Series([status for _, status in parsed], dtype=pl.String),
+    )
 
 
 PREDICTION_COLUMNS: dict[str, Any] = {
@@ -283,24 +325,52 @@ def evaluate_model(
     return pl.concat(parts).with_columns(pl.lit(name).alias("model")).select(["model", *PREDICTION_COLUMNS])
 
 
+def effective_config(params: EvalParams, predictions: pl.DataFrame) -> dict[str, Any]:
+    """What the numbers were computed with, per dataset (for the metrics JSON and reports):
+    a reader needs no params.yaml to know the protocol behind a number."""
+    datasets = predictions["dataset"].unique(maintain_order=True).to_list()
+    per = {k: predictions.filter(pl.col("dataset") == k) for k in datasets}
+    return {
+        "datasets": datasets,
+        "shots": {k: params.shots_for(k) for k in datasets},
+        "demo_split": params.demo_split,
+        "seeds": sorted(predictions["seed"].unique().to_list()),
+        "n_examples": {k: per[k]["example_id"].n_unique() for k in datasets},
+        "subsample_seed": params.subsample_seed,
+        "scoring": {k: per[k]["scoring"][0] for k in datasets},
+        "parser": params.parser,
+        "prompt_text": params.prompt_text,
+        "max_new_tokens": params.max_new_tokens,
+        "stop_at_answer": params.stop_at_answer,
+    }
+
+
 # --------------------------------------------------------------------------- metrics
-def _seed_score(spec: DatasetSpec, preds: pl.DataFrame, test: pl.DataFrame | None) -> dict[str, float]:
+def _seed_score(spec: DatasetSpec, preds: pl.DataFrame, test: pl.DataFrame | None, parser: Parser) -> dict[str, float]:
     if spec.is_classification:
         s = M.classification_scores(preds["gold"].to_list(), preds["prediction"].to_list())
         return {"f1": 100 * s.macro_f1, "accuracy": 100 * s.accuracy}
-    pred_t = [[tuple(t) for t in json.loads(p)] for p in preds["prediction"]]
+    pred_t = [[tuple(t) if t is not None else None for t in json.loads(p)] for p in preds["prediction"]]
     if spec.kind == "ssa":
         assert test is not None
         by_id = {r["example_id"]: r for r in test.iter_rows(named=True)}
         rows = [by_id[e] for e in preds["example_id"]]
-        prf = M.ssa_f1([r["sentence"] for r in rows], [r["opinions"] for r in rows], pred_t)
+        if parser == "official":
+            sent_ids = [r["source_id"] or r["example_id"] for r in rows]
+            prf = official.ssa_f1(sent_ids, [r["sentence"] for r in rows], [r["opinions"] for r in rows], pred_t)
+        else:
+            prf = M.ssa_f1([r["sentence"] for r in rows], [r["opinions"] for r in rows], pred_t)
+    elif parser == "official":
+        prf = official.micro_f1([M.gold_tuples(g) for g in preds["gold"]], pred_t)
     else:
         prf = M.tuple_micro_f1([M.gold_tuples(g) for g in preds["gold"]], pred_t)
     return {"f1": 100 * prf.f1, "precision": 100 * prf.precision, "recall": 100 * prf.recall}
 
 
-def summarize(predictions: pl.DataFrame, data: dict[str, pl.DataFrame]) -> dict[str, Any]:
-    """Metrics JSON: per dataset (mean/std over seeds), per category, and the average (Table 2)."""
+def summarize(predictions: pl.DataFrame, data: dict[str, pl.DataFrame], parser: Parser = "official") -> dict[str, Any]:
+    """Metrics JSON: per dataset (mean/std over seeds), per category, and the average (Table 2).
+
+    ``parser`` must be the one that produced the fine-grained ``prediction`` column."""
     out: dict[str, Any] = {"datasets": {}}
     for key in predictions["dataset"].unique(maintain_order=True).to_list():
         spec = get_spec(key)
@@ -309,7 +379,7 @@ def summarize(predictions: pl.DataFrame, data: dict[str, pl.DataFrame]) -> dict[
         sub = predictions.filter(pl.col("dataset") == key)
         per_seed = {}
         for seed in sorted(sub["seed"].unique().to_list()):
-            per_seed[str(seed)] = _seed_score(spec, sub.filter(pl.col("seed") == seed), test)
+            per_seed[str(seed)] = _seed_score(spec, sub.filter(pl.col("seed") == seed), test, parser)
         f1s = [v["f1"] for v in per_seed.values()]
         status_counts = dict(sub.group_by("parse_status").len().iter_rows())
         n_seeds = len(per_seed)
@@ -318,7 +388,10 @@ def summarize(predictions: pl.DataFrame, data: dict[str, pl.DataFrame]) -> dict[
             "f1_std": round(statistics.stdev(f1s), 4) if len(f1s) > 1 else 0.0,
             "n_examples": sub.height // max(n_seeds, 1),
             "n_seeds": n_seeds,
-            "n_unparseable": int(status_counts.get(ParseStatus.UNPARSEABLE.value, 0)),
+            "n_unparseable": int(
+                status_counts.get(ParseStatus.UNPARSEABLE.value, 0) + status_counts.get(ParseStatus.SCORER_CRASH.value, 0)
+            ),
+            "parser": "label_scores" if spec.is_classification else parser,
             "parse_status": {k: int(v) for k, v in sorted(status_counts.items())},
             "per_seed": {s: {k: round(v, 4) for k, v in d.items()} for s, d in per_seed.items()},
         }

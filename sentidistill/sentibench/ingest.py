@@ -33,6 +33,7 @@ from sentidistill.sentibench.datasets import (
     SPLITS,
     SSA_POLARITIES,
     DatasetSpec,
+    stance_label_text,
 )
 
 log = get_logger(__name__)
@@ -111,7 +112,7 @@ def _offset(val: Any, where: str) -> int:
         raise IngestError(f"{where}: aspect offset {val!r} is not an integer") from None
 
 
-def atsa_gold(row: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
+def atsa_gold(row: Mapping[str, Any], where: str, order: str = "text") -> list[tuple[str, str]]:
     """(aspect term, polarity) for every aspect with an explicit term, in text order.
 
     As the authors: aspects whose target is NULL/None are skipped, duplicates of
@@ -119,7 +120,9 @@ def atsa_gold(row: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
     twice in the sentence with the same polarity therefore appears twice in the demo label
     (the metric compares per-example sets, so this only affects prompts). The authors sort
     the raw *string* offsets ("100" < "51"); we sort numerically, i.e. in text order (differs
-    for 219 of the 2676 Rest16 rows, demo label order only).
+    for 219 of the 2676 Rest16 rows, demo label order only). ``order="code"`` gives the
+    authors' order (the demo label of ``prompt_text: code``; ties, which the authors leave to
+    set order, by term and polarity).
     """
     sentence = _req_str(row, "sentence", where)
     aspects = row.get("aspects")
@@ -135,7 +138,10 @@ def atsa_gold(row: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
         if not isinstance(term, str) or term not in sentence:
             raise IngestError(f"{where}: aspect term {term!r} does not occur in the sentence")
         seen.add((term, pol, _offset(asp.get("from"), where), _offset(asp.get("to"), where)))
-    ordered = sorted(seen, key=lambda t: (t[2], t[3], t[0], t[1]))
+    if order == "code":  # the raw offsets as strings, None as 0 (the authors' ifnt0)
+        ordered = sorted(seen, key=lambda t: (str(t[2]), str(t[3]), t[0], t[1]))
+    else:
+        ordered = sorted(seen, key=lambda t: (t[2], t[3], t[0], t[1]))
     return [(term, pol) for term, pol, _, _ in ordered]
 
 
@@ -258,9 +264,10 @@ def label_text_for(spec: DatasetSpec, label: str | None, target: str | None, gol
     if spec.is_classification:
         assert label is not None
         if spec.has_target:
-            # Paper Table 14 has a space before "("; the authors' code has none
-            # ("favor(opinion towards 'Joe Biden')"). We follow the paper.
-            return f"{label} (opinion towards '{target}')"
+            # the paper's wording (Table 14); prompts in the code's are built at evaluation
+            # time by DatasetSpec.demo_label_text (sentibench.eval.prompt_text)
+            assert target is not None
+            return stance_label_text(label, target, "paper")
         return label
     assert gold is not None
     return str(list(gold))  # Python repr, e.g. "[('ravioli', 'positive')]"
@@ -331,6 +338,7 @@ def build_records(
                     raise IngestError(f"{where}: missing target (got {target!r})")
             rec.update(target=target, label=label, label_id=spec.labels.index(label))
             rec["label_text"] = label_text_for(spec, label, target, None)
+            rec["label_text_code"] = stance_label_text(label, target, "code") if target is not None else label
         else:
             if spec.kind == "atsa":
                 gold = atsa_gold(row, where)
@@ -344,6 +352,8 @@ def build_records(
             else:  # pragma: no cover - registry and code disagree
                 raise AssertionError(spec.kind)
             rec["label_text"] = label_text_for(spec, None, None, gold)
+            code_gold = atsa_gold(row, where, order="code") if spec.kind == "atsa" else gold
+            rec["label_text_code"] = label_text_for(spec, None, None, code_gold)
             rec["gold_json"] = json.dumps([list(t) for t in gold], ensure_ascii=False)
             rec["n_gold"] = len(rec["opinions"]) if spec.kind == "ssa" else len(gold)
         records.append(rec)

@@ -12,6 +12,9 @@ the eval can count parse statuses per dataset:
 * ``empty_list``   the model answered ``[]``;
 * ``unparseable``  no Python list/tuple literal could be recovered (an empty prediction).
 
+This is the ``lenient`` parser (``sentibench.eval.parser``); the default ``official`` one,
+which reads answers exactly as the authors' scorer, is :mod:`sentidistill.sentibench.official`.
+
 Before looking for the literal we strip Markdown code fences and ``Label:`` prefixes; the
 first list literal in the text wins, so trailing prose or a continued few-shot pattern is
 ignored. Compared with the authors' parsers (which ``literal_eval`` the last line only),
@@ -36,6 +39,9 @@ class ParseStatus(StrEnum):
     PARTIAL = "partial"
     EMPTY_LIST = "empty_list"
     UNPARSEABLE = "unparseable"
+    #: ``parser: official`` only: the authors' scorer would crash on this answer (a
+    #: non-string field); scored as unparseable (no predictions) and counted apart
+    SCORER_CRASH = "scorer_crash"
 
 
 @dataclass(frozen=True)

@@ -19,26 +19,30 @@ from typing import Any
 
 import polars as pl
 
-from sentidistill.sentibench.datasets import DatasetSpec, get_spec
+from sentidistill.sentibench.datasets import DEFAULT_PROMPT_TEXT, DatasetSpec, PromptText, get_spec
 
 Row = Mapping[str, Any]
 Pool = pl.DataFrame | Sequence[Row]
 
 
-def format_demo(demo: Row) -> str:
+def format_demo(demo: Row, label_text: str | None = None) -> str:
     """One demonstration block (the trailing ``\\n`` plus the join makes the blank line)."""
-    return f"Sentence: {demo['sentence']}\nLabel: {demo['label_text']}\n"
+    return f"Sentence: {demo['sentence']}\nLabel: {demo['label_text'] if label_text is None else label_text}\n"
 
 
 def format_query(query: Row) -> str:
     return f"Sentence: {query['sentence']}\nLabel:"
 
 
-def build_prompt(spec: DatasetSpec, demos: Sequence[Row], query: Row) -> str:
+def build_prompt(
+    spec: DatasetSpec, demos: Sequence[Row], query: Row, prompt_text: PromptText = DEFAULT_PROMPT_TEXT
+) -> str:
     """The exact prompt text for ``query`` with ``demos`` (rows with ``sentence`` and
-    ``label_text``; P-Stance queries also need ``target``, which the instruction names)."""
-    instruction = spec.render_instruction(query.get("target") if spec.has_target else None)
-    return "\n".join([instruction, "", *(format_demo(d) for d in demos), format_query(query)])
+    ``label_text``; P-Stance rows also need ``label`` and ``target``: the instruction names the
+    query's, each demo label its own) in the wording ``prompt_text`` (``code`` | ``paper``)."""
+    instruction = spec.render_instruction(query.get("target") if spec.has_target else None, prompt_text)
+    blocks = (format_demo(d, spec.demo_label_text(d, prompt_text)) for d in demos)
+    return "\n".join([instruction, "", *blocks, format_query(query)])
 
 
 def _pool_len(pool: Pool) -> int:
@@ -74,8 +78,14 @@ def demos_for(dataset: str, seed: int, example_id: str, pool: Pool, k: int) -> l
 
 
 def prompt_for(
-    dataset: str, seed: int, query: Row, pool: Pool, k: int, spec: DatasetSpec | None = None
+    dataset: str,
+    seed: int,
+    query: Row,
+    pool: Pool,
+    k: int,
+    spec: DatasetSpec | None = None,
+    prompt_text: PromptText = DEFAULT_PROMPT_TEXT,
 ) -> str:
     """Convenience: sample the demos of ``query`` and build its prompt."""
     spec = spec or get_spec(dataset)
-    return build_prompt(spec, demos_for(dataset, seed, query["example_id"], pool, k), query)
+    return build_prompt(spec, demos_for(dataset, seed, query["example_id"], pool, k), query, prompt_text)

@@ -54,17 +54,34 @@ def table2_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _shots(cfg: Mapping[str, Any]) -> str:
+    shots = cfg.get("shots") or {}
+    counts = sorted(set(shots.values()))
+    if len(counts) <= 1:
+        return str(counts[0]) if counts else "?"
+    return ", ".join(f"{k} {v}" for k, v in shots.items())
+
+
 def run_details(results: Mapping[str, Mapping[str, Any]]) -> str:
-    lines = ["| Model | engine | examples/dataset | seeds | predictions | unparseable | eval time (s) |", "|---|---|---|---|---|---|---|"]
+    """How each model's numbers were produced: engine, protocol switches, sizes, revision."""
+    lines = [
+        "| Model | engine | shots | demos from | prompt text | FSA parser | examples/dataset | seeds | predictions "
+        "| unparseable | code revision | eval time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, res in results.items():
         ds = list(res.get("datasets", {}).values())
         n_ex = sorted({d["n_examples"] for d in ds})
         seeds = sorted({d["n_seeds"] for d in ds})
         unp = sum(d.get("n_unparseable", 0) for d in ds)
         eng = res.get("engine", {})
+        cfg = res.get("config", {})
+        prov = res.get("provenance", {})
+        rev = (prov.get("git_revision") or "?")[:10] + (" (modified)" if prov.get("code_modified") else "")
         lines.append(
-            f"| {name} | {eng.get('backend', '?')} {eng.get('dtype', '')} | {','.join(map(str, n_ex))} | "
-            f"{','.join(map(str, seeds))} | {res.get('examples_scored', '?')} | {unp} | {res.get('eval_seconds', '?')} |"
+            f"| {name} | {eng.get('backend', '?')} {eng.get('dtype', '')} | {_shots(cfg)} | {cfg.get('demo_split', '?')} "
+            f"| {cfg.get('prompt_text', '?')} | {cfg.get('parser', '?')} | {','.join(map(str, n_ex))} | "
+            f"{','.join(map(str, seeds))} | {res.get('examples_scored', '?')} | {unp} | {rev} | {res.get('eval_seconds', '?')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -106,7 +123,8 @@ def report_markdown(
         "# SentiBench results\n",
         "F1 (%) per dataset, mean over seeds; categories and Avg are means over their datasets "
         "(macro-F1 for classification, exact-tuple micro-F1 for ATSA/ACSA/ASQP, sentiment-graph F1 for SSA; "
-        "paper Table 2 layout).",
+        "paper Table 2 layout). Fine-grained answers are read by the parser named in the Runs table "
+        "(`official`: the authors' scorer's rules; see docs/sentibench.md).",
     ]
     if baseline and baseline in results:
         parts.append(f" Parentheses: difference to `{baseline}`.")

@@ -19,20 +19,22 @@ def frame(key: str, rows: list[dict]) -> pl.DataFrame:
 def imdb_row(**kw) -> dict:
     row = {"dataset": "imdb", "split": "test", "example_id": "test-00000", "source_id": None,
            "raw_split": "test", "row": 0, "sentence": "A fine film.", "label_text": "positive",
+           "label_text_code": "positive",
            "target": None, "label": "positive", "label_id": 1}  # fmt: skip
     return {**row, **kw}
 
 
 def pstance_row(**kw) -> dict:
     row = imdb_row(dataset="pstance", target="Joe Biden", label="favor", label_id=1,
-                   label_text="favor (opinion towards 'Joe Biden')")  # fmt: skip
+                   label_text="favor (opinion towards 'Joe Biden')",
+                   label_text_code="favor(opinion towards 'Joe Biden')")  # fmt: skip
     return {**row, **kw}
 
 
 def atsa_row(gold: list, **kw) -> dict:
     row = {"dataset": "atsa", "split": "dev", "example_id": "train-00001", "source_id": "1:0",
            "raw_split": "train", "row": 1, "sentence": "I had the best ravioli ever.",
-           "label_text": str([tuple(t) for t in gold]), "gold_json": json.dumps(gold), "n_gold": len(gold)}  # fmt: skip
+           "label_text": str([tuple(t) for t in gold]), "label_text_code": str([tuple(t) for t in gold]), "gold_json": json.dumps(gold), "n_gold": len(gold)}  # fmt: skip
     return {**row, **kw}
 
 
@@ -42,6 +44,7 @@ def ssa_row(**kw) -> dict:
     row = {"dataset": "ssa", "split": "train", "example_id": "train-00000", "source_id": "s1", "raw_split": "train",
            "row": 0, "sentence": "A beautiful wellness hotel",
            "label_text": "[('NULL', 'wellness hotel', 'beautiful', 'positive')]",
+           "label_text_code": "[('NULL', 'wellness hotel', 'beautiful', 'positive')]",
            "gold_json": '[["NULL", "wellness hotel", "beautiful", "positive"]]', "n_gold": 1, "opinions": [op]}  # fmt: skip
     return {**row, **kw}
 
@@ -78,6 +81,8 @@ def test_pstance_needs_its_target_and_others_have_none():
     rejects("pstance", [pstance_row(target=None)], "target")
     rejects("imdb", [imdb_row(target="Joe Biden")], "target_is_null")
     rejects("pstance", [pstance_row(label_text="favor")], "opinion towards")
+    # the code's wording has no space before "(" (icl_multifaced.py)
+    rejects("pstance", [pstance_row(label_text_code="favor (opinion towards 'Joe Biden')")], "label_text_code")
 
 
 def test_split_and_uniqueness():

@@ -76,3 +76,52 @@ def test_a_model_retrained_in_place_is_evaluated_again(bench_dir, tmp_path, tiny
     after = pl.read_parquet(tmp_path / "eval" / "student" / "predictions.parquet")["label_scores"].to_list()
     assert after != before
     assert len(list((tmp_path / "ckpt" / "student").glob("sst2-seed0-*.parquet"))) == 2
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_switching_the_parser_rescores_finished_chunks_and_metrics_carry_provenance(bench_dir, tmp_path, tiny_model_paths):
+    """`parser` only changes how raw outputs are read: no generation is redone; the metrics
+    JSON says what produced each number and holds no path of this machine."""
+    from sentidistill.sentibench import official
+
+    params = EvalParams(datasets=["sst2", "acsa"], max_test_examples=3, seeds=[0], max_new_tokens=48)
+    model = EvalModel(model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers"))
+    kw = dict(data_dir=bench_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics", checkpoint_dir=tmp_path / "ckpt")
+    strict = sentibench_eval.run("tiny", params, model, **kw)
+    strict_preds = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")
+    chunks = sorted(p.name for p in (tmp_path / "ckpt" / "tiny").glob("*.parquet"))
+
+    lenient = sentibench_eval.run("tiny", params.model_copy(update={"parser": "lenient"}), model, **kw)
+    lenient_preds = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")
+    assert sorted(p.name for p in (tmp_path / "ckpt" / "tiny").glob("*.parquet")) == chunks  # nothing regenerated
+    assert strict_preds["raw_output"].to_list() == lenient_preds["raw_output"].to_list()
+    assert strict["datasets"]["acsa"]["parser"] == "official" and lenient["datasets"]["acsa"]["parser"] == "lenient"
+    assert strict["datasets"]["sst2"] == lenient["datasets"]["sst2"]  # classification: label scores either way
+
+    acsa = strict_preds.filter(pl.col("dataset") == "acsa")
+    for row in acsa.iter_rows(named=True):  # the official prediction of each raw output
+        assert row["parse_status"] in {s.value for s in official.ParseStatus}
+        items = json.loads(row["prediction"])
+        assert all(t is None or (isinstance(t, list) and all(isinstance(x, str) for x in t)) for t in items)
+
+    metrics = json.loads((tmp_path / "metrics" / "tiny.json").read_text())
+    cfg = metrics["config"]
+    assert cfg["parser"] == "lenient"  # the last run's
+    assert cfg["shots"] == {"sst2": 4, "acsa": 4} and cfg["n_examples"] == {"sst2": 3, "acsa": 3}
+    assert cfg["scoring"] == {"sst2": "first_token", "acsa": "generate"} and cfg["prompt_text"] == "code"
+    assert cfg["demo_split"] == "dev" and cfg["seeds"] == [0]
+    prov = metrics["provenance"]
+    assert len(prov["git_revision"]) == 40 and set(prov["versions"]) >= {"torch", "transformers", "llama-cpp-python"}
+    assert metrics["engine"]["weights"] and metrics["engine"]["dtype"]
+    root = str(paths.ROOT)
+    assert not [s for s in _strings(metrics) if s.startswith(root)]

@@ -28,7 +28,8 @@ GOLDEN_SHOTS = 4  # Section 4.1
 
 
 def test_atsa_prompt_matches_table_15_layout():
-    demo = {"sentence": "I had the best ravioli ever.", "label_text": "[('ravioli', 'positive')]"}
+    label = "[('ravioli', 'positive')]"
+    demo = {"sentence": "I had the best ravioli ever.", "label_text": label, "label_text_code": label}
     query = {"sentence": "Green Tea creme brulee is a must!"}
     expected = (
         "Please perform Aspect Term Sentiment Analysis task. Given the sentence, extract all "
@@ -46,8 +47,10 @@ def test_atsa_prompt_matches_table_15_layout():
 def test_pstance_prompt_names_query_target_and_demo_targets():
     # Table 14: the instruction names the query's target, each demo label its own target.
     demos = [
-        {"sentence": "Bernie though has ...", "label_text": "favor (opinion towards 'Bernie Sanders')"},
-        {"sentence": "Sleepy Joe ...", "label_text": "against (opinion towards 'Joe Biden')"},
+        {"sentence": "Bernie though has ...", "label_text": "favor (opinion towards 'Bernie Sanders')",
+         "label_text_code": "favor(opinion towards 'Bernie Sanders')"},
+        {"sentence": "Sleepy Joe ...", "label_text": "against (opinion towards 'Joe Biden')",
+         "label_text_code": "against(opinion towards 'Joe Biden')"},
     ]
     query = {"sentence": "He's the ONLY ONE ...", "target": "Bernie Sanders"}
     expected = (
@@ -64,7 +67,11 @@ def test_pstance_prompt_names_query_target_and_demo_targets():
         "Sentence: He's the ONLY ONE ...\n"
         "Label:"
     )
-    assert build_prompt(DATASETS["pstance"], demos, query) == expected
+    assert build_prompt(DATASETS["pstance"], demos, query, "paper") == expected
+    # the authors' code (prompt_text: code, the default) writes no space before "("
+    code = expected.replace(" (opinion towards", "(opinion towards")
+    assert code != expected
+    assert build_prompt(DATASETS["pstance"], demos, query, "code") == code == build_prompt(DATASETS["pstance"], demos, query)
 
 
 def test_pstance_query_without_target_is_an_error():
@@ -99,6 +106,22 @@ def test_paper_demo_labels_are_reproduced(sentibench_frame, key, sentence, label
 def test_pstance_demo_label_of_table_14(sentibench_frame):
     rows = sentibench_frame("pstance").filter(pl.col("sentence").str.starts_with("? seriously - no hate"))
     assert rows["label_text"].to_list() == ["favor (opinion towards 'Bernie Sanders')"]
+    assert rows["label_text_code"].to_list() == ["favor(opinion towards 'Bernie Sanders')"]  # icl_multifaced.py
+
+
+def test_atsa_code_label_text_sorts_pairs_by_string_offsets(sentibench_frame):
+    """The authors sort ATSA demo pairs by their raw string offsets; the paper's text order
+    and theirs differ for 219 of the 2,676 Rest16 rows (same pairs, other order)."""
+    frame = sentibench_frame("atsa")
+    differ = frame.filter(pl.col("label_text") != pl.col("label_text_code"))
+    assert differ.height == 219
+    for row in differ.head(20).iter_rows(named=True):
+        assert sorted(eval(row["label_text"])) == sorted(eval(row["label_text_code"]))  # noqa: S307 (own repr)
+    same = frame.filter(pl.col("label_text") == pl.col("label_text_code"))
+    assert same.height == frame.height - 219
+    for key in ("acsa", "asqp", "ssa", "sst2"):
+        f = sentibench_frame(key)
+        assert (f["label_text"] == f["label_text_code"]).all()
 
 
 # ---------------------------------------------------------------------------------------
@@ -106,16 +129,18 @@ def test_pstance_demo_label_of_table_14(sentibench_frame):
 # ---------------------------------------------------------------------------------------
 
 
-def golden_prompt(frame: pl.DataFrame, key: str) -> str:
+def golden_prompt(frame: pl.DataFrame, key: str, prompt_text: str = "code") -> str:
     pool = frame.filter(pl.col("split") == "dev")
     query = frame.filter(pl.col("split") == "test").row(0, named=True)
-    return prompt_for(key, GOLDEN_SEED, query, pool, GOLDEN_SHOTS)
+    return prompt_for(key, GOLDEN_SEED, query, pool, GOLDEN_SHOTS, prompt_text=prompt_text)
 
 
+@pytest.mark.parametrize("prompt_text", ["code", "paper"])
 @pytest.mark.parametrize("key", list(DATASETS))
-def test_golden_prompt(sentibench_frame, key):
-    text = golden_prompt(sentibench_frame(key), key)
-    path = GOLDEN / f"{key}.txt"
+def test_golden_prompt(sentibench_frame, key, prompt_text):
+    """Golden prompts in both wordings (sentibench.eval.prompt_text): the authors' code and the paper."""
+    text = golden_prompt(sentibench_frame(key), key, prompt_text)
+    path = GOLDEN / prompt_text / f"{key}.txt"
     if os.environ.get("UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
@@ -133,7 +158,7 @@ def test_golden_prompt_structure(sentibench_frame, key):
     if spec.has_target:
         assert text.startswith(spec.instruction.split("{target}")[0])
     else:
-        assert text.startswith(spec.instruction + "\n\nSentence: ")
+        assert text.startswith(spec.render_instruction() + "\n\nSentence: ")
     # every demo block ends with its label line and a blank line
     assert text.count("\n\nSentence: ") == GOLDEN_SHOTS + 1
     if spec.is_classification and not spec.has_target:
@@ -144,7 +169,8 @@ def test_golden_prompt_structure(sentibench_frame, key):
 
 def test_every_category_has_four_golden_datasets():
     assert [len(v) for v in CATEGORIES.values()] == [4, 4, 4]
-    assert sorted(p.stem for p in GOLDEN.glob("*.txt")) == sorted(DATASETS)
+    for prompt_text in ("code", "paper"):
+        assert sorted(p.stem for p in (GOLDEN / prompt_text).glob("*.txt")) == sorted(DATASETS)
 
 
 # ---------------------------------------------------------------------------------------
