@@ -15,11 +15,17 @@ setup: $(STAMP)
 
 # torch first, pinned: pip then takes the CPU build instead of a multi-GB CUDA one.
 # llama-cpp-python has no wheel on PyPI: the first install compiles it (~13 min on 2 cores);
-# pip caches the built wheel, later installs take seconds.
+# pip caches the built wheel, later installs take seconds. It is built for a portable x86
+# baseline (AVX2/FMA/F16C), not -march=native: a native build on a CPU that advertises AMX
+# emits tile instructions that fault where the (virtual) machine does not enable AMX state
+# (SIGSEGV in libggml-cpu), and pip's wheel cache ignores CMAKE_ARGS, so a native wheel built
+# on an AVX-512 machine would also be reused on an AVX2-only one.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
 	$(BIN)/python -m pip install -q torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q "$$(grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml)"
 	$(BIN)/python -m pip install -q -e '.[llamacpp,server,dev,s3,test-s3]'
 	touch $(STAMP)
 
