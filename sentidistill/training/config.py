@@ -24,6 +24,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field, create_model, model_validator
 
 from sentidistill.params import ParamsError, StrictModel, load_params, parse_section
+from sentidistill.precision import RequestedPrecision
 
 STAGES = ("knowdist", "icldist")
 Stage = Literal["knowdist", "icldist"]
@@ -47,7 +48,9 @@ class StageHparams(StrictModel):
     adam_epsilon: float = Field(default=1e-8, gt=0)
     max_grad_norm: float = Field(default=1.0, gt=0)
     max_length: int = Field(ge=16)  # tokens of prompt + completion; longer rows are truncated
-    precision: Literal["fp32", "bf16", "fp16"]  # bf16/fp16 = mixed precision (fp32 master weights)
+    # bf16/fp16 = mixed precision (fp32 master weights); auto = bf16 where the machine runs it
+    # natively, else fp32 (sentidistill/precision.py)
+    precision: RequestedPrecision = "auto"
     gradient_checkpointing: bool = False
     # group_by_length batches rows of similar length (less padding: the CPU default);
     # random = plain shuffling (transformers' default)

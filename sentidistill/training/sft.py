@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sentidistill.io import write_json
+from sentidistill.precision import resolve_precision
 from sentidistill.log import get_logger
 from sentidistill.training.config import StageHparams, TrainingParams
 
@@ -207,6 +208,7 @@ def model_card(manifest: dict[str, Any], sentibench_md: str | None = None) -> st
         f"- teacher: `{manifest.get('teacher')}`",
         f"- trained: {manifest['trained']}; profile `{manifest.get('profile')}`",
         f"- git revision: `{manifest['git_revision']}`",
+        *([f"- precision: {p['used']} ({p['requested']}: {p['reason']})"] if (p := manifest.get("precision")) else []),
         f"- training rows: {data.get('rows_trained', data.get('rows_used', 0))} (corpus rows used "
         + ", ".join(f"{c}: {s['used']} of {s['rows']}" for c, s in (data.get("corpora") or {}).items()) + ")",
         f"- lineage: {' -> '.join(manifest.get('lineage', []))}",
@@ -305,6 +307,9 @@ def train_stage(
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
+    choice = resolve_precision(hp.precision)
+    log.info("%s: precision %s (%s: %s)", stage, choice.used, choice.requested, choice.reason)
+    hp = hp.model_copy(update={"precision": choice.used})  # what ran, in the fingerprint and manifest
     tokenizer = AutoTokenizer.from_pretrained(base_hf)
     records, too_long = drop_too_long(records, tokenizer, hp.max_length)
     data_stats = {**data_stats, "removed_too_long": too_long, "rows_trained": len(records)}
@@ -346,6 +351,7 @@ def train_stage(
         "first_loss": rows[0]["loss"] if rows else None,
         "last_loss": rows[-1]["loss"] if rows else None,
         "train_tokens_per_epoch": n_tokens,
+        "precision": choice.as_dict(),
         "rows": data_stats,
     }
     if stop_after_steps and trainer.state.global_step < trainer.state.max_steps:
@@ -356,6 +362,7 @@ def train_stage(
         "fingerprint": fp,
         "data": data_stats,
         "hparams": hp.model_dump(),
+        "precision": choice.as_dict(),
         "train_metrics": {k: metrics[k] for k in ("global_step", "train_loss", "first_loss", "last_loss", "train_seconds")},
         "n_params": sum(p.numel() for p in model.parameters()),
         "dtype": cfg.save_dtype,
