@@ -48,6 +48,7 @@ from sentidistill.sentibench.datasets import (
     SPLITS,
     SSA_POLARITIES,
     DatasetSpec,
+    stance_label_text,
 )
 
 SSA_OPINIONS_DTYPE = pl.List(
@@ -182,22 +183,15 @@ def _classification_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     ]
     if spec.has_target:
         cols["target"] = pa.Column(pl.Utf8, NON_EMPTY)
-        checks.append(
-            _row_check(
-                ["label", "target", "label_text"],
-                lambda r: r["label_text"] == f"{r['label']} (opinion towards '{r['target']}')",
-                "label_text_matches",
-                "label_text must be \"<label> (opinion towards '<target>')\"",
+        for column, wording in (("label_text", "paper"), ("label_text_code", "code")):
+            checks.append(
+                _row_check(
+                    ["label", "target", column],
+                    lambda r, column=column, wording=wording: r[column] == stance_label_text(r["label"], r["target"], wording),
+                    f"{column}_matches",
+                    f"{column} must be {stance_label_text('<label>', '<target>', wording)!r} (prompt_text: {wording})",
+                )
             )
-        )
-        checks.append(
-            _row_check(
-                ["label", "target", "label_text_code"],
-                lambda r: r["label_text_code"] == f"{r['label']}(opinion towards '{r['target']}')",
-                "label_text_code_matches",
-                "label_text_code must be \"<label>(opinion towards '<target>')\" (no space, as the authors' code)",
-            )
-        )
     else:
         cols["target"] = pa.Column(pl.Utf8, nullable=True, checks=pa.Check(
             lambda d: d.lazyframe.select(pl.col(d.key).is_null()), name="target_is_null",
