@@ -68,16 +68,17 @@ def test_atsa_f1_by_hand():
         " [('ravioli', 'positive'), ('serv",  # cut off: ATSA has no repair -> 0 predictions
         " Pairs: [('ravioli', 'positive')]",  # prose before the list: not a literal -> 0
         " [('ravioli', 'positive')] That is all.",  # prose after: not a literal -> 0
+        " [(None, 'positive'), ('service', 'negative')]",  # None.strip() raises: raw items, 1 of 2 correct
     ]
     parsed = [O.parse_atsa(line(o), ATSA_SENTENCE) for o in outputs]
-    assert [len(p.items) for p in parsed] == [2, 0, 2, 2, 0, 0, 0]
+    assert [len(p.items) for p in parsed] == [2, 0, 2, 2, 0, 0, 0, 2]
     assert [p.status for p in parsed] == [
         ParseStatus.OK, ParseStatus.UNPARSEABLE, ParseStatus.PARTIAL, ParseStatus.PARTIAL,
-        ParseStatus.UNPARSEABLE, ParseStatus.UNPARSEABLE, ParseStatus.UNPARSEABLE,
+        ParseStatus.UNPARSEABLE, ParseStatus.UNPARSEABLE, ParseStatus.UNPARSEABLE, ParseStatus.PARTIAL,
     ]  # fmt: skip
     prf = O.micro_f1([ATSA_GOLD] * len(outputs), [p.items for p in parsed])
-    # predictions 6, of which 4 are gold; gold 14, of which 4 are predicted
-    p, r = Fraction(4, 6), Fraction(4, 14)
+    # predictions 2+2+2+2 = 8, of which 2+1+1+1 = 5 are gold; gold 8 x 2 = 16, of which 5 are predicted
+    p, r = Fraction(5, 8), Fraction(5, 16)
     assert prf.precision == approx(p) and prf.recall == approx(r)
     assert prf.f1 == approx(2 * p * r / (p + r))
 
@@ -123,13 +124,17 @@ def test_acsa_f1_by_hand():
         " ('food prices', 'negative'), ('drinks",
         " [('food quality', None)]",  # None.strip() raises: the raw item counts, never matches
         " ```python\n[('food quality', 'positive')]\n```",  # the fence line: 0
+        " Pairs: [('food quality', 'positive')]",  # prose before: not a literal, even cut: 0
+        " [('food quality', 'positive')] That is all.",  # prose after: the cut at the last ')' recovers it, 1 of 1
+        " [('food quality', 'positive', 'extra')]",  # wrong arity raises: the raw 3-tuple counts, never matches
     ]
     parsed = [O.parse_acsa(line(o)) for o in outputs]
-    assert [len(p.items) for p in parsed] == [2, 1, 3, 1, 0]
-    assert parsed[1].status is ParseStatus.REPAIRED and parsed[2].status is ParseStatus.REPAIRED
+    assert [len(p.items) for p in parsed] == [2, 1, 3, 1, 0, 0, 1, 1]
+    assert [parsed[i].status for i in (1, 2, 6)] == [ParseStatus.REPAIRED] * 3
     prf = O.micro_f1([ACSA_GOLD] * len(outputs), [p.items for p in parsed])
-    p, r = Fraction(2 + 1 + 2, 7), Fraction(2 + 1 + 2, 10)
-    assert prf.f1 == approx(2 * p * r / (p + r))  # 10/17
+    # predictions 9, of which 2+1+2+1 = 6 are gold; gold 8 x 2 = 16, of which 6 are predicted
+    p, r = Fraction(6, 9), Fraction(6, 16)
+    assert prf.f1 == approx(2 * p * r / (p + r))  # 12/25
 
 
 def test_acsa_repair_keeps_the_first_three_tuples_whatever_the_hash_seed():
@@ -162,16 +167,20 @@ def test_asqp_f1_by_hand():
         " [('food quality', 'ravioli', 'great'), ('service general', 'service', 'slow', 'negative')]",  # 3-tuple dropped
         " [('food quality', None, 'great', 'positive')]",  # the authors' scorer crashes: unparseable, counted
         " [('food quality', 'ravioli', 'great', 'positive'), ('service general', 'serv",  # repaired: 1 of 1
-        " Here is the list: [('food quality', 'ravioli', 'great', 'positive')]",  # prose: no literal, 0
+        " Here is the list: [('food quality', 'ravioli', 'great', 'positive')]",  # prose before: no literal, 0
+        " [('food quality', 'ravioli', 'great', 'positive')] Done.",  # prose after: recovered by the cut, 1 of 1
+        " ```python\n[('food quality', 'ravioli', 'great', 'positive')]\n```",  # the fence line: 0
     ]
     parsed = [O.parse_asqp(line(o)) for o in outputs]
-    assert [len(p.items) for p in parsed] == [2, 1, 0, 1, 0]
+    assert [len(p.items) for p in parsed] == [2, 1, 0, 1, 0, 1, 0]
     assert [p.status for p in parsed] == [
         ParseStatus.OK, ParseStatus.PARTIAL, ParseStatus.SCORER_CRASH, ParseStatus.REPAIRED, ParseStatus.UNPARSEABLE,
+        ParseStatus.REPAIRED, ParseStatus.UNPARSEABLE,
     ]  # fmt: skip
     prf = O.micro_f1([ASQP_GOLD] * len(outputs), [p.items for p in parsed])
-    p, r = Fraction(4, 4), Fraction(4, 10)
-    assert prf.precision == approx(p) and prf.f1 == approx(2 * p * r / (p + r))  # 4/7
+    # predictions 5, all gold; gold 7 x 2 = 14, of which 5 are predicted
+    p, r = Fraction(5, 5), Fraction(5, 14)
+    assert prf.precision == approx(p) and prf.f1 == approx(2 * p * r / (p + r))  # 10/19
 
 
 def test_asqp_distinct_items_then_stripped_duplicates_count_twice():
@@ -202,16 +211,20 @@ def test_ssa_f1_by_hand():
         " [('NULL', None, 'nice', 'positive')]",  # the authors' scorer crashes on None.strip()
         " [('NULL', 'hotel', 'nice', ' positive')]",  # ' positive'.capitalize() != 'Positive': unmatched
         " ```python\n[('NULL', 'hotel', 'nice', 'positive')]\n```",  # the fence line: 0
+        " [('NULL', 'hotel', 'nice', 'positive')] Done.",  # prose after: recovered by the cut, 1 exact
+        " Tuples: [('NULL', 'hotel', 'nice', 'positive')]",  # prose before: no literal: 0
+        " [('NULL', 'hotel', 'nice', 'positive'), ('NULL', 'sta",  # cut off mid-tuple: the first, exact
     ]
     parsed = [O.parse_ssa(line(o)) for o in outputs]
-    assert [len(p.items) for p in parsed] == [2, 1, 0, 0, 1, 0]
+    assert [len(p.items) for p in parsed] == [2, 1, 0, 0, 1, 0, 1, 0, 1]
     assert parsed[3].status is ParseStatus.SCORER_CRASH
+    assert parsed[6].status is ParseStatus.REPAIRED and parsed[8].status is ParseStatus.REPAIRED
     ids = [f"s{i}" for i in range(len(outputs))]
     prf = O.ssa_f1(ids, [SSA_SENTENCE] * len(outputs), [SSA_OPINIONS] * len(outputs), [p.items for p in parsed])
-    p = (2 + Fraction(5, 6)) / 4  # 4 predictions
-    r = Fraction(2 + 1, 12)  # 12 gold opinions
+    p = (2 + Fraction(5, 6) + 1 + 1) / 6  # 6 predictions
+    r = Fraction(2 + 1 + 1 + 1, 18)  # 9 sentences x 2 gold opinions
     assert prf.precision == approx(p) and prf.recall == approx(r)
-    assert prf.f1 == approx(2 * p * r / (p + r))  # 17/46
+    assert prf.f1 == approx(2 * p * r / (p + r))
 
 
 def test_ssa_holder_is_searched_as_written_not_split_at_and():
