@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
@@ -33,6 +33,7 @@ from sentidistill.sentibench.datasets import (
     SPLITS,
     SSA_POLARITIES,
     DatasetSpec,
+    PromptText,
     stance_label_text,
 )
 
@@ -112,7 +113,7 @@ def _offset(val: Any, where: str) -> int:
         raise IngestError(f"{where}: aspect offset {val!r} is not an integer") from None
 
 
-def atsa_gold(row: Mapping[str, Any], where: str, order: str = "text") -> list[tuple[str, str]]:
+def atsa_gold(row: Mapping[str, Any], where: str, order: Literal["text", "code"] = "text") -> list[tuple[str, str]]:
     """(aspect term, polarity) for every aspect with an explicit term, in text order.
 
     As the authors: aspects whose target is NULL/None are skipped, duplicates of
@@ -138,10 +139,8 @@ def atsa_gold(row: Mapping[str, Any], where: str, order: str = "text") -> list[t
         if not isinstance(term, str) or term not in sentence:
             raise IngestError(f"{where}: aspect term {term!r} does not occur in the sentence")
         seen.add((term, pol, _offset(asp.get("from"), where), _offset(asp.get("to"), where)))
-    if order == "code":  # the raw offsets as strings, None as 0 (the authors' ifnt0)
-        ordered = sorted(seen, key=lambda t: (str(t[2]), str(t[3]), t[0], t[1]))
-    else:
-        ordered = sorted(seen, key=lambda t: (t[2], t[3], t[0], t[1]))
+    offset = str if order == "code" else int  # code: the raw offsets as strings, None as 0 (ifnt0)
+    ordered = sorted(seen, key=lambda t: (offset(t[2]), offset(t[3]), t[0], t[1]))
     return [(term, pol) for term, pol, _, _ in ordered]
 
 
@@ -259,15 +258,16 @@ def ssa_gold(opinions: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, str,
     return out
 
 
-def label_text_for(spec: DatasetSpec, label: str | None, target: str | None, gold: Sequence[tuple] | None) -> str:
-    """The exact string after ``Label: `` when the row is a demonstration."""
+def label_text_for(
+    spec: DatasetSpec, label: str | None, target: str | None, gold: Sequence[tuple] | None, prompt_text: PromptText
+) -> str:
+    """The exact string after ``Label: `` when the row is a demonstration, in the wording
+    ``prompt_text`` (only P-Stance differs here; ATSA's code order comes in through ``gold``)."""
     if spec.is_classification:
         assert label is not None
         if spec.has_target:
-            # the paper's wording (Table 14); prompts in the code's are built at evaluation
-            # time by DatasetSpec.demo_label_text (sentibench.eval.prompt_text)
             assert target is not None
-            return stance_label_text(label, target, "paper")
+            return stance_label_text(label, target, prompt_text)
         return label
     assert gold is not None
     return str(list(gold))  # Python repr, e.g. "[('ravioli', 'positive')]"
@@ -337,8 +337,8 @@ def build_records(
                 if not isinstance(target, str) or not target.strip():
                     raise IngestError(f"{where}: missing target (got {target!r})")
             rec.update(target=target, label=label, label_id=spec.labels.index(label))
-            rec["label_text"] = label_text_for(spec, label, target, None)
-            rec["label_text_code"] = stance_label_text(label, target, "code") if target is not None else label
+            rec["label_text"] = label_text_for(spec, label, target, None, "paper")
+            rec["label_text_code"] = label_text_for(spec, label, target, None, "code")
         else:
             if spec.kind == "atsa":
                 gold = atsa_gold(row, where)
@@ -351,9 +351,9 @@ def build_records(
                 gold = ssa_gold(rec["opinions"])
             else:  # pragma: no cover - registry and code disagree
                 raise AssertionError(spec.kind)
-            rec["label_text"] = label_text_for(spec, None, None, gold)
+            rec["label_text"] = label_text_for(spec, None, None, gold, "paper")
             code_gold = atsa_gold(row, where, order="code") if spec.kind == "atsa" else gold
-            rec["label_text_code"] = label_text_for(spec, None, None, code_gold)
+            rec["label_text_code"] = label_text_for(spec, None, None, code_gold, "code")
             rec["gold_json"] = json.dumps([list(t) for t in gold], ensure_ascii=False)
             rec["n_gold"] = len(rec["opinions"]) if spec.kind == "ssa" else len(gold)
         records.append(rec)

@@ -25,9 +25,9 @@ Row = Mapping[str, Any]
 Pool = pl.DataFrame | Sequence[Row]
 
 
-def format_demo(demo: Row, label_text: str | None = None) -> str:
+def format_demo(demo: Row, label_text: str) -> str:
     """One demonstration block (the trailing ``\\n`` plus the join makes the blank line)."""
-    return f"Sentence: {demo['sentence']}\nLabel: {demo['label_text'] if label_text is None else label_text}\n"
+    return f"Sentence: {demo['sentence']}\nLabel: {label_text}\n"
 
 
 def format_query(query: Row) -> str:
