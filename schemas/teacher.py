@@ -71,7 +71,9 @@ _ICL_COLS = {
     "format": pa.Column(pl.Utf8, NON_EMPTY),
     "allowed_labels": pa.Column(pl.List(pl.Utf8)),
     "n_demos": pa.Column(pl.Int64, pa.Check.ge(0)),
-    "answer_source": pa.Column(pl.Utf8, pa.Check.isin(["teacher", "gold"])),
+    # teacher: the teacher answers the prompt; gold: SNI reference output; demo_labels: the query
+    # is a teacher-labeled text, its answer that label (icldist.prompts.answer_source)
+    "answer_source": pa.Column(pl.Utf8, pa.Check.isin(["teacher", "gold", "demo_labels"])),
     "gold": pa.Column(pl.Utf8, nullable=True),
     "user_message": pa.Column(pl.Utf8, NON_EMPTY),
 }
@@ -125,6 +127,8 @@ DEMO_LABELS = pa.DataFrameSchema(
         "finish_reason": pa.Column(pl.Utf8, pa.Check.isin(list(FINISH_REASONS))),
         "labels": pa.Column(pl.List(pl.Utf8)),
         "parse_error": pa.Column(pl.Utf8, pa.Check.isin(list(PARSE_ERRORS)), nullable=True),
+        # method score: the teacher's log-probabilities over the label set (its order); null for generate
+        "label_logprobs": pa.Column(pl.List(pl.Float64), nullable=True),
     },
     unique=["text_id", "task", "label_set"],
     strict=True,

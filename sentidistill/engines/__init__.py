@@ -12,7 +12,10 @@ from typing import Literal
 from pydantic import Field
 
 from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete
+from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
+
+log = get_logger(__name__)
 
 Backend = Literal["transformers", "llamacpp", "vllm", "openai"]
 
@@ -33,7 +36,8 @@ class EngineConfig(StrictModel):
 
     backend: Backend = "transformers"
     # transformers / vllm
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    # auto: bfloat16 where the CPU/GPU computes it natively, else float32 (sentidistill.precision)
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
     threads: int | None = Field(default=None, ge=1, description="CPU threads; null = all cores")
     max_batch_tokens: int = Field(default=4096, ge=1, description="padded tokens per forward batch")
     max_batch_size: int = Field(default=32, ge=1)
@@ -49,6 +53,15 @@ class EngineConfig(StrictModel):
     openai: OpenAIConfig = OpenAIConfig()
 
 
+def resolved_dtype() -> str:
+    """``dtype: auto`` on this machine: the torch dtype name of ``resolve_precision('auto')``."""
+    from sentidistill.precision import resolve_precision
+
+    choice = resolve_precision("auto")
+    log.info("engine dtype auto -> %s (%s)", choice.used, choice.reason)
+    return {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[choice.used]
+
+
 def load_engine(model: str | Path, config: EngineConfig) -> Engine:
     """Build an engine for a registry name, role, HF folder or GGUF file.
 
@@ -59,6 +72,8 @@ def load_engine(model: str | Path, config: EngineConfig) -> Engine:
         hf_dir, gguf = None, None  # the server holds the weights
     else:
         hf_dir, gguf = _locate(model)
+    if config.dtype == "auto" and config.backend in ("transformers", "vllm"):
+        config = config.model_copy(update={"dtype": resolved_dtype()})
     if config.backend == "transformers":
         from sentidistill.engines.transformers_engine import TransformersEngine
 

@@ -115,8 +115,11 @@ class Engine(abc.ABC):
         return [self.tokenize(" " + label, add_special_tokens=False)[0] for label in labels]
 
     @abc.abstractmethod
-    def next_token_logits(self, prompts: list[str], token_ids: list[int]) -> np.ndarray:
+    def next_token_logits(self, prompts: list[str], token_ids: list[int], *, parse_special: bool = False) -> np.ndarray:
         """Raw (unprocessed) next-token logits at the end of each prompt, restricted to ``token_ids``.
+
+        ``parse_special``: the prompts are already rendered in a chat template, whose special
+        tokens (``<|im_start|>``) are tokens, not text, and carry their own BOS if any.
 
         Shape ``[len(prompts), len(token_ids)]``, float32. Raw logits: no repetition
         penalty or other generation-config processing (see ../shared/MODELS.md).

@@ -114,10 +114,15 @@ class LlamaCppEngine(Engine):
         arr = np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
         return arr.copy()
 
-    def next_token_logits(self, prompts: list[str], token_ids: list[int]) -> np.ndarray:
+    def _prompt_tokens(self, prompt: str, parse_special: bool) -> list[int]:
+        if parse_special:
+            return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        return self.tokenize(prompt)
+
+    def next_token_logits(self, prompts: list[str], token_ids: list[int], *, parse_special: bool = False) -> np.ndarray:
         out = np.zeros((len(prompts), len(token_ids)), dtype=np.float32)
         for i, p in enumerate(prompts):
-            self._eval_reusing_prefix(self.tokenize(p))
+            self._eval_reusing_prefix(self._prompt_tokens(p, parse_special))
             out[i] = self._last_logits()[token_ids]
         return out
 
@@ -144,10 +149,7 @@ class LlamaCppEngine(Engine):
         eos = llm.token_eos()
         results = []
         for p in prompts:
-            if params.parse_special:
-                tokens = self.llm.tokenize(p.encode("utf-8"), add_bos=False, special=True)
-            else:
-                tokens = self.tokenize(p)
+            tokens = self._prompt_tokens(p, params.parse_special)
             if len(tokens) + params.max_new_tokens > self.n_ctx:
                 raise ValueError(
                     f"prompt of {len(tokens)} tokens + {params.max_new_tokens} new tokens exceeds n_ctx={self.n_ctx}"

@@ -132,7 +132,7 @@ class OpenAIEngine(Engine):
     def tokenize(self, text: str, *, add_special_tokens: bool = True) -> list[int]:
         raise NotImplementedError("the OpenAI-compatible API has no tokenizer endpoint; use a local engine")
 
-    def next_token_logits(self, prompts: list[str], token_ids: list[int]) -> np.ndarray:
+    def next_token_logits(self, prompts: list[str], token_ids: list[int], *, parse_special: bool = False) -> np.ndarray:
         raise NotImplementedError("the OpenAI-compatible API gives no raw logits; evaluate with a local engine")
 
     def continuation_logprobs(self, prompts: list[str], continuations: list[str]) -> np.ndarray:

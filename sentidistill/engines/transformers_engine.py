@@ -159,8 +159,8 @@ class TransformersEngine(Engine):
         with self._torch.inference_mode():
             return self.model.get_output_embeddings()(hidden).float()
 
-    def next_token_logits(self, prompts: list[str], token_ids: list[int]) -> np.ndarray:
-        seqs = [self.tokenize(p) for p in prompts]
+    def next_token_logits(self, prompts: list[str], token_ids: list[int], *, parse_special: bool = False) -> np.ndarray:
+        seqs = [self.tokenize(p, add_special_tokens=not parse_special) for p in prompts]
         out = np.zeros((len(prompts), len(token_ids)), dtype=np.float32)
         ids = self._torch.tensor(token_ids)
         for i, h in self._hidden_at(seqs, [[len(s) - 1] for s in seqs]):

@@ -83,10 +83,10 @@ class VLLMEngine(Engine):
             sums.append(total)
         return sums
 
-    def next_token_logits(self, prompts: list[str], token_ids: list[int]) -> np.ndarray:
+    def next_token_logits(self, prompts: list[str], token_ids: list[int], *, parse_special: bool = False) -> np.ndarray:
         seqs, starts = [], []
         for p in prompts:
-            base = self.tokenize(p)
+            base = self.tokenize(p, add_special_tokens=not parse_special)
             for t in token_ids:
                 seqs.append(base + [t])
                 starts.append(len(base))

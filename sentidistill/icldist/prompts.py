@@ -97,12 +97,23 @@ def seeded_rng(*parts: object) -> random.Random:
 
 
 # --------------------------------------------------------------------------- demo labels
+DemoLabelMethod = Literal["generate", "score"]
+
+
 class DemoLabelParams(StrictModel):
     """``icldist.demo_labels``: the texts the teacher labels zero-shot to serve as demos."""
 
     n_texts: int = Field(ge=1, description="demo texts, from the ICLDist pool in pool_rank order")
     min_chars: int = Field(ge=1)
     max_chars: int = Field(ge=1, description="'user-generated text of a suitable length' (footnote 3)")
+    method: DemoLabelMethod = Field(
+        "generate",
+        description="generate: the teacher's greedy answer, parsed; score: the argmax of its next-token scores over "
+        "the label set (same label whenever the greedy answer is a label; one prefill, no decoding; single-label)",
+    )
+    taxonomies: list[str] | None = Field(
+        None, description="emotion taxonomies to label (null = every taxonomy the formats use)"
+    )
 
     @model_validator(mode="after")
     def _range(self) -> DemoLabelParams:
@@ -123,13 +134,25 @@ def select_demo_texts(pool: pl.DataFrame, params: DemoLabelParams) -> pl.DataFra
     return picked
 
 
-def demo_label_requests(demo_texts: pl.DataFrame, formats: FormatParams) -> pl.DataFrame:
-    """Zero-shot labeling prompts: sentiment once (canonical words), emotion per taxonomy."""
+def demo_label_requests(
+    demo_texts: pl.DataFrame, formats: FormatParams, taxonomies: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Zero-shot labeling prompts: sentiment once (canonical words), emotion per taxonomy.
+
+    ``candidates`` is the label set the instruction lists (what a scorer chooses from).
+    Rows come job by job (all sentiment prompts, then each taxonomy's), so prompts that
+    share an instruction follow each other.
+    """
+    names = list(taxonomies) if taxonomies is not None else formats.taxonomy_names()
+    unknown = [n for n in names if n not in formats.taxonomies]
+    if unknown:
+        raise ValueError(f"icldist.demo_labels.taxonomies: {unknown} are not in icldist.formats.taxonomies")
     rows = []
     jobs: list[tuple[str, str, list[str]]] = [("sentiment", formats.basic_words, list(SENTIMENT_CANONICAL))]
-    jobs += [("emotion", name, formats.taxonomies[name]) for name in formats.taxonomy_names()]
-    for r in demo_texts.sort("pool_rank").iter_rows(named=True):
-        for task, label_set, labels in jobs:
+    jobs += [("emotion", name, formats.taxonomies[name]) for name in names]
+    texts = list(demo_texts.sort("pool_rank").iter_rows(named=True))
+    for task, label_set, labels in jobs:
+        for r in texts:
             msg = build_prompt(instruction_for(task, labels, "full"), [], r["normalized"])  # type: ignore[arg-type]
             rows.append(
                 {
@@ -140,12 +163,13 @@ def demo_label_requests(demo_texts: pl.DataFrame, formats: FormatParams) -> pl.D
                     "task": task,
                     "label_set": label_set,
                     "user_message": msg,
+                    "candidates": list(labels),
                 }
             )
     return pl.DataFrame(
         rows,
         schema={"prompt_id": pl.Utf8, "text_id": pl.Utf8, "domain": pl.Utf8, "text": pl.Utf8, "task": pl.Utf8,
-                "label_set": pl.Utf8, "user_message": pl.Utf8},
+                "label_set": pl.Utf8, "user_message": pl.Utf8, "candidates": pl.List(pl.Utf8)},
     )  # fmt: skip
 
 
@@ -175,6 +199,11 @@ class ICLPromptParams(StrictModel):
     min_demos: int = Field(ge=1)
     max_demos: int = Field(ge=1)
     max_text_chars: int | None = Field(None, ge=1, description="skip longer target texts (null: no limit)")
+    answer_source: Literal["teacher", "demo_labels"] = Field(
+        "teacher",
+        description="teacher: the teacher answers each ICL prompt (the paper); demo_labels: the query is itself a "
+        "teacher-labeled demo text and its label is the answer (prompts recombined from labels, no teacher call)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ICLPromptParams:
@@ -213,17 +242,22 @@ def _render(task: str, label_set: str, canonical: tuple[str, ...], formats: Form
 def icl_prompt_for(
     text_id: str, text: str, task: Literal["sentiment", "emotion"], formats: FormatParams,
     params: ICLPromptParams, pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]],
+    *, variant: int | None = None, taxonomies: Sequence[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One ICL prompt row; every random choice comes from an RNG keyed by (seed, text id)."""
-    rng = seeded_rng("icldist", params.seed, text_id)
+    """One ICL prompt row; every random choice comes from an RNG keyed by (seed, text id)
+    (and ``variant``: the j-th prompt of a recombined corpus, where a text can be the query
+    of several prompts). The query text never appears among its own demonstrations;
+    ``taxonomies`` limits the emotion label sets (default: every one the formats use)."""
+    rng = seeded_rng("icldist", params.seed, text_id) if variant is None else seeded_rng("icldist", params.seed, text_id, variant)
     if task == "sentiment":
         label_set = rng.choice(formats.word_sets())
         allowed = formats.label_words[label_set]
         pool = pools.get(("sentiment", formats.basic_words), [])
     else:
-        label_set = rng.choice(formats.taxonomy_names())
+        label_set = rng.choice(list(taxonomies) if taxonomies is not None else formats.taxonomy_names())
         allowed = formats.taxonomies[label_set]
         pool = pools.get(("emotion", label_set), [])
+    pool = [d for d in pool if d[0] != text]
     style: Instruction = "full"
     if formats.minimized_instruction and rng.random() < formats.minimized_instruction_prob:
         style = "minimized"
@@ -236,7 +270,7 @@ def icl_prompt_for(
     demos = [(t, _render(task, label_set, labs, formats)) for t, labs in rng.sample(pool, k)]
     msg = build_prompt(instruction_for(task, allowed, style), demos, text)
     return {
-        "prompt_id": prompt_id("icldist", text_id, task, label_set, style),
+        "prompt_id": prompt_id("icldist", text_id, task, label_set, style, *(() if variant is None else (str(variant),))),
         "text_id": text_id,
         "task": task,
         "label_set": label_set,

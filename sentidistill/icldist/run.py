@@ -9,7 +9,7 @@ import polars as pl
 
 from schemas.corpus import POOL
 from schemas.teacher import DEMO_LABELS, ICLDIST_PROMPTS
-from sentidistill.icldist.build import build_icl_prompts, parse_demo_labels
+from sentidistill.icldist.build import build_icl_prompts, parse_demo_labels, scored_demo_labels
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.natinst import NatInstParams
 from sentidistill.icldist.prompts import DemoLabelParams, ICLPromptParams, demo_label_requests, select_demo_texts
@@ -30,18 +30,29 @@ def run_demo_labels(
     """The teacher labels ``n_texts`` pool texts zero-shot (sentiment; emotion per taxonomy)."""
     pool = read_parquet(pool_path, POOL)
     texts = select_demo_texts(pool, params)
-    requests = demo_label_requests(texts, formats)
-    generated, gen_stats = generate_table(requests, teacher, DEMO_CORPUS, cache_root)
-    labels = parse_demo_labels(generated, formats)
+    requests = demo_label_requests(texts, formats, params.taxonomies)
+    if params.method == "score":
+        from sentidistill.teacher.scoring import score_table
+
+        scored, gen_stats = score_table(requests, teacher, DEMO_CORPUS, cache_root)
+        labels = scored_demo_labels(scored, formats)
+    else:
+        generated, gen_stats = generate_table(requests.drop("candidates"), teacher, DEMO_CORPUS, cache_root)
+        labels = parse_demo_labels(generated, formats)
     write_parquet(labels, out_path, DEMO_LABELS)
     usable = labels.filter(pl.col("parse_error").is_null())
     stats = {
+        "method": params.method,
         "texts": texts.height,
         "requests": requests.height,
         "labeled": usable.height,
         "parse_failed": labels.height - usable.height,
         "parse_errors": dict(sorted(labels.filter(pl.col("parse_error").is_not_null()).group_by("parse_error").len().iter_rows())),
         "usable_by_set": dict(sorted(usable.group_by(pl.concat_str("task", "label_set", separator="/")).len().iter_rows())),
+        "label_counts": {
+            f"{t}/{ls}": dict(sorted(g.explode("labels").group_by("labels").len().iter_rows()))
+            for (t, ls), g in sorted(usable.group_by("task", "label_set").__iter__(), key=lambda x: x[0])
+        },
         "teacher": gen_stats,
     }  # fmt: skip
     write_json(metrics_path, stats)

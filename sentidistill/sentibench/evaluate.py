@@ -65,6 +65,12 @@ class EvalParams(StrictModel):
     max_test_examples: int | None = Field(default=None, ge=1, description="null = the full test split")
     max_test_examples_per_dataset: dict[str, int | None] = Field(default_factory=dict)
     subsample_seed: int = 0
+    # Disjoint test examples for choosing a configuration and for confirming it: "screening" =
+    # the first screening_size examples of each test split (stratified, screening_seed),
+    # "confirmation" = the rest; test examples are then drawn inside that part.
+    test_partition: Literal["all", "screening", "confirmation"] = "all"
+    screening_size: int = Field(default=150, ge=1)
+    screening_seed: int = 0
     scoring: ScoringMode = "auto"
     max_new_tokens: int = Field(default=150, ge=1, description="fine-grained generation budget (authors: 150)")
     stop_at_answer: bool = True
@@ -290,6 +296,16 @@ PREDICTION_COLUMNS: dict[str, Any] = {
 }
 
 
+def partition_test(test: pl.DataFrame, params: EvalParams, stratify: str | None) -> pl.DataFrame:
+    """The screening or confirmation part of a test split (``params.test_partition``)."""
+    if params.test_partition == "all":
+        return test
+    screening = stratified_subsample(test, params.screening_size, params.screening_seed, stratify)
+    if params.test_partition == "screening":
+        return screening
+    return test.join(screening.select("example_id"), on="example_id", how="anti")
+
+
 def select_tests(data: dict[str, pl.DataFrame], params: EvalParams) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
     """(test subsample, demo pool) per dataset."""
     out = {}
@@ -299,6 +315,7 @@ def select_tests(data: dict[str, pl.DataFrame], params: EvalParams) -> dict[str,
         test = df.filter(pl.col("split") == "test")
         pool = df.filter(pl.col("split") == params.demo_split)
         stratify = "label" if spec.is_classification else None
+        test = partition_test(test, params, stratify)
         out[key] = (stratified_subsample(test, params.limit_for(key), params.subsample_seed, stratify), pool)
     return out
 
@@ -337,6 +354,8 @@ def effective_config(params: EvalParams, predictions: pl.DataFrame) -> dict[str,
         "seeds": sorted(predictions["seed"].unique().to_list()),
         "n_examples": {k: per[k]["example_id"].n_unique() for k in datasets},
         "subsample_seed": params.subsample_seed,
+        "test_partition": {"part": params.test_partition, "screening_size": params.screening_size,
+                           "screening_seed": params.screening_seed},
         "scoring": {k: per[k]["scoring"][0] for k in datasets},
         "parser": params.parser,
         "prompt_text": params.prompt_text,

@@ -40,8 +40,9 @@ def generate_table(
     requests: pl.DataFrame, teacher: TeacherParams, corpus: str, cache_root: str | Path,
     *, identity: dict[str, Any] | None = None, templater: Callable[[str], str] | None | bool = True,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
-    """Answer every row of ``requests`` (needs ``prompt_id`` and ``user_message``; rows with
-    ``answer_source == 'gold'`` take their ``gold`` column instead of the teacher).
+    """Answer every row of ``requests`` (needs ``prompt_id`` and ``user_message``; rows whose
+    ``answer_source`` is not ``teacher`` -- ``gold``, ``demo_labels`` -- take their ``gold``
+    column instead of the teacher).
 
     Returns ``requests`` + prompt, key, response, token counts, finish_reason, engine, flag,
     cache_hit; and run stats. Only keys missing from the cache reach the teacher.
@@ -52,7 +53,7 @@ def generate_table(
     template = templater_for(teacher) if templater is True else (templater or None)
     prompts = [template(m) if template else m for m in requests["user_message"].to_list()]
     gold_mask = (
-        (requests["answer_source"] == "gold").to_list() if "answer_source" in requests.columns else [False] * requests.height
+        (requests["answer_source"] != "teacher").to_list() if "answer_source" in requests.columns else [False] * requests.height
     )
     keys = [
         _gold_key(p) if g else cache_key(ident, sampling, p) for p, g in zip(prompts, gold_mask)
@@ -92,7 +93,7 @@ def generate_table(
         pl.lit(0, dtype=pl.Int64).alias("n_prompt_tokens"),
         pl.lit(0, dtype=pl.Int64).alias("n_completion_tokens"),
         pl.lit("stop").alias("finish_reason"),
-        pl.lit("gold").alias("engine"),
+        pl.col("answer_source").alias("engine") if "answer_source" in gold_rows.columns else pl.lit("gold").alias("engine"),
     )
     answers = pl.concat([answers, gold]).unique("key", keep="first", maintain_order=True)
     out = req.join(answers, on="key", how="left", maintain_order="left").with_columns(

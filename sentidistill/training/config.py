@@ -96,6 +96,10 @@ class TrainingParams(StrictModel):
     mode: Mode = "two_stage"
     base_model: str = "student"  # registry name or role (models.student)
     chat_template: bool = True  # user turn in the student's chat template (False: plain text prompt)
+    # ICLDist sentiment/emotion rows: the loss also covers each demonstration's label, not only the
+    # answer (a k-shot prompt carries k+1 targets for the same tokens). Only sound when the demo
+    # labels are the teacher's (they are: icldist_demo_labels); the paper trains on the answer only.
+    demo_label_loss: bool = False
     save_dtype: Literal["float32", "bfloat16"] = "float32"
     logging_steps: int = Field(default=1, ge=1)
     save_steps: int = Field(default=10, ge=1)  # checkpoint every N optimizer steps (resume)

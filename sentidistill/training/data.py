@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,6 +35,17 @@ def _schema(corpus: str) -> Any:
     return {"knowdist": KNOWDIST_CORPUS, "icldist": ICLDIST_CORPUS}[corpus]
 
 
+#: A demonstration's label inside an ICLDist prompt (``Output: {label}`` lines, Tables 11-12).
+DEMO_LABEL = re.compile(r"\nOutput: ([^\n]+)\n")
+DEMO_LOSS_TASKS = ("sentiment", "emotion")
+
+
+def demo_label_spans(user_message: str) -> list[list[int]]:
+    """Character spans ``[start, end)`` of each demonstration label, its leading space
+    included (the token the student predicts after ``Output:``)."""
+    return [[m.start(1) - 1, m.end(1)] for m in DEMO_LABEL.finditer(user_message)]
+
+
 def to_record(user_message: str, response: str, *, chat_template: bool) -> dict[str, Any]:
     if chat_template:
         return {
@@ -52,6 +64,7 @@ def load_records(
     seed: int,
     paths: dict[str, Path] | None = None,
     validate: bool = True,
+    demo_label_loss: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Kept rows of each corpus (policy ``keep``), subsampled to ``max_rows`` in total
     (seeded, proportional to each corpus' kept rows); returns records + accounting."""
@@ -71,7 +84,8 @@ def load_records(
             if df.height
             else []
         )
-        kept = df.filter(pl.col("keep")).select(PROMPT_COL, RESPONSE_COL).with_columns(pl.lit(corpus).alias("corpus"))
+        task = pl.col("task") if "task" in df.columns else pl.lit(None, dtype=pl.Utf8).alias("task")
+        kept = df.filter(pl.col("keep")).select(PROMPT_COL, RESPONSE_COL, task).with_columns(pl.lit(corpus).alias("corpus"))
         stats["corpora"][corpus] = {
             "rows": df.height,
             "kept": kept.height,
@@ -93,5 +107,11 @@ def load_records(
     records = [
         to_record(p, r, chat_template=chat_template) for p, r in zip(data[PROMPT_COL].to_list(), data[RESPONSE_COL].to_list())
     ] if data.height else []
+    if demo_label_loss and data.height:
+        n_spans = 0
+        for rec, msg, task in zip(records, data[PROMPT_COL].to_list(), data["task"].to_list()):
+            rec["label_spans"] = demo_label_spans(msg) if task in DEMO_LOSS_TASKS else []
+            n_spans += len(rec["label_spans"])
+        stats["demo_label_targets"] = n_spans
     stats["data_sha256"] = hashlib.sha256(json.dumps(records, sort_keys=True).encode("utf-8")).hexdigest()
     return records, stats

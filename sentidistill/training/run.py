@@ -82,7 +82,8 @@ def run_stage(
     else:
         hp = cfg.stage(stage)
         records, stats = load_records(cfg.corpora(stage), chat_template=cfg.chat_template, max_rows=hp.max_rows,
-                                      seed=hp.seed, paths=corpus_paths or CORPUS_PATHS, validate=validate)
+                                      seed=hp.seed, paths=corpus_paths or CORPUS_PATHS, validate=validate,
+                                      demo_label_loss=cfg.demo_label_loss and stage == "icldist")
         manifest["lineage"] = [*lineage, f"{output_name(stage)} ({'+'.join(cfg.corpora(stage))})"]
         metrics = train_stage(records, base_hf=start_hf, out_root=out_root, hp=hp, cfg=cfg, stage=stage,
                               data_stats=stats, manifest_extra=manifest, cache_dir=cache_dir, log_csv=log_csv,

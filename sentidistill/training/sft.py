@@ -265,11 +265,43 @@ def copy_model_folder(src_hf: Path, out_root: Path, manifest: dict[str, Any]) ->
     _finish_folder(tmp, out_root, manifest)
 
 
+def tokenize_with_label_spans(records: list[dict[str, Any]], tokenizer: Any) -> list[dict[str, Any]]:
+    """Pre-tokenized records (``input_ids`` + ``completion_mask``) whose loss covers the
+    completion *and* every character span of ``label_spans`` in the user message (the
+    demonstration labels, ``training.demo_label_loss``). Rendered as TRL renders the
+    prompt-completion record (chat template, or plain text + eos), so the tokens equal
+    TRL's own for the same row; a token is a target when its characters overlap a span."""
+    out = []
+    for r in records:
+        if isinstance(r["prompt"], list):
+            prompt = tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True)
+            full = tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=False)
+            message = r["prompt"][-1]["content"]
+        else:
+            prompt, message = r["prompt"], r["prompt"]
+            full = prompt + r["completion"]
+            if tokenizer.eos_token and not full.endswith(tokenizer.eos_token):
+                full += tokenizer.eos_token
+        if not full.startswith(prompt):
+            raise ValueError("the rendered prompt is not a prefix of prompt + completion: cannot place the answer")
+        offset = prompt.find(message)
+        spans = [(a + offset, b + offset) for a, b in r.get("label_spans", [])] if offset >= 0 else []
+        enc = tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
+        mask = []
+        for a, b in enc["offset_mapping"]:
+            target = b > len(prompt) or any(a < e and b > s for s, e in spans)
+            mask.append(1 if target else 0)
+        out.append({"input_ids": list(enc["input_ids"]), "completion_mask": mask})
+    return out
+
+
 def token_lengths(records: list[dict[str, Any]], tokenizer: Any) -> list[int]:
     """Tokens of prompt + completion as the trainer will see them."""
     out = []
     for r in records:
-        if isinstance(r["prompt"], list):
+        if "input_ids" in r:
+            out.append(len(r["input_ids"]))
+        elif isinstance(r["prompt"], list):
             text = tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=False)
         else:
             text = r["prompt"] + r["completion"]
@@ -311,6 +343,9 @@ def train_stage(
     log.info("%s: precision %s (%s: %s)", stage, choice.used, choice.requested, choice.reason)
     hp = hp.model_copy(update={"precision": choice.used})  # what ran, in the fingerprint and manifest
     tokenizer = AutoTokenizer.from_pretrained(base_hf)
+    if any("label_spans" in r for r in records):
+        records = tokenize_with_label_spans(records, tokenizer)
+        data_stats = {**data_stats, "loss_tokens": sum(sum(r["completion_mask"]) for r in records)}
     records, too_long = drop_too_long(records, tokenizer, hp.max_length)
     data_stats = {**data_stats, "removed_too_long": too_long, "rows_trained": len(records)}
     if too_long:
