@@ -12,6 +12,7 @@ from sentidistill import paths
 from sentidistill.io import write_text
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel, load_params, parse_section
+from sentidistill.sentibench.compare import comparison_markdown
 from sentidistill.sentibench.report import plot_categories, report_markdown
 
 log = get_logger(__name__)
@@ -32,6 +33,11 @@ def build_report(entries: list[str], params: ReportParams, metrics_dir: Path, ou
         results[e] = json.loads(p.read_text(encoding="utf-8"))
     plots = plot_categories(results, out_dir / "sentibench_categories")
     md = report_markdown(results, baseline=params.baseline, plot_names=[plots[0].name])
+    cmp_path = metrics_dir / "comparison.json"
+    if cmp_path.is_file():  # the main job's paired comparison (stage sentibench_compare)
+        cmp = json.loads(cmp_path.read_text(encoding="utf-8"))
+        md = md.replace("\n## Mean ± std over seeds", "\n## " + f"{cmp['model']} vs {cmp['baseline']} (paired)\n\n"
+                        + comparison_markdown(cmp, title=False) + "\n## Mean ± std over seeds", 1)
     out = out_dir / "sentibench.md"
     write_text(out, md)
     log.info("wrote %s and %s", out, ", ".join(p.name for p in plots))

@@ -56,7 +56,8 @@ def scored_demo_labels(scored: pl.DataFrame, formats: FormatParams) -> pl.DataFr
         [formats.to_canonical(w, ls)] if t == "sentiment" else [w]
         for w, t, ls in zip(chosen, scored["task"], scored["label_set"])
     ]
-    return scored.select("prompt_id", "text_id", "domain", "text", "task", "label_set").with_columns(
+    return scored.select(
+        "prompt_id", "text_id", "domain", "text", "task", "label_set",
         pl.Series("response", chosen, dtype=pl.Utf8),
         pl.lit("label_scores").alias("finish_reason"),
         pl.Series("labels", labels, dtype=pl.List(pl.Utf8)),

@@ -50,6 +50,24 @@ def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[s
     return header, rows
 
 
+COMPARISON_FILE = "comparison.json"
+
+
+def _comparison_rows(cmp: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    fmt = lambda v, sign="": "–" if v is None else f"{v:{sign}.2f}"  # noqa: E731
+    header = ["dataset", "n × seeds", cmp["baseline"], cmp["model"], "Δ", "CI"]
+    rows = []
+    for name, d in cmp["datasets"].items():
+        ci = "–" if d["ci_low"] is None else f"[{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"
+        rows.append([name, f"{d['n_examples']} × {d['seeds']}", fmt(d["baseline_f1"]), fmt(d["model_f1"]),
+                     fmt(d["delta"], "+"), ci])  # fmt: skip
+    m = cmp["mean"]
+    ci = "–" if m["ci_low"] is None else f"[{m['ci_low']:+.2f}, {m['ci_high']:+.2f}]"
+    n = sum(d["n_examples"] for d in cmp["datasets"].values())
+    rows.append([f"mean of {m['n_datasets']}", str(n), fmt(m["baseline_f1"]), fmt(m["model_f1"]), fmt(m["delta"], "+"), ci])
+    return header, rows
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -76,8 +94,21 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     summary: dict[str, Any] = {"plots": [], "links": []}
 
     # SentiBench (plot + table written by sentibench_report)
-    results = {p.stem: _load(p) for p in sorted((inp.metrics_dir / "sentibench").glob("*.json"))}
+    sb_dir = inp.metrics_dir / "sentibench"
+    results = {p.stem: _load(p) for p in sorted(sb_dir.glob("*.json")) if p.name != COMPARISON_FILE}
     md, ht = [], []
+    cmp = _load(sb_dir / COMPARISON_FILE)
+    if cmp:
+        h, rows = _comparison_rows(cmp)
+        conf = round(100 * cmp["confidence"])
+        m = cmp["mean"]
+        ci = "no interval" if m["ci_low"] is None else f"{conf}% CI [{m['ci_low']:+.2f}, {m['ci_high']:+.2f}]"
+        head = (f"**{cmp['model']} vs {cmp['baseline']}: {m['delta']:+.2f} macro-F1 points** on the mean of "
+                f"{m['n_datasets']} classification datasets ({ci}; paired bootstrap over the same test examples, "
+                f"n per dataset in the table). Details: [sentibench_comparison.md](sentibench_comparison.md)")
+        md.append(head + "\n\n" + _md_table(h, rows) + "\n")
+        ht.append(f"<p>{html.escape(head)}</p>" + _html_table(h, rows))
+        summary["comparison"] = m
     if results:
         h, rows = _sentibench_rows(results)
         md.append("F1 (%), mean over seeds and datasets of each category.\n\n" + _md_table(h, rows))

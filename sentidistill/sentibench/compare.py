@@ -18,19 +18,40 @@ import argparse
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+from pydantic import Field
+
 from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.io import read_parquet, write_text
+from sentidistill.params import StrictModel
 from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.metrics import macro_f1
 
 PREDICTIONS_FILE = "predictions.parquet"
 CONFIDENCE = 0.95
+
+
+class CompareParams(StrictModel):
+    """``sentibench.compare``: the main job's paired comparison (metrics/sentibench/comparison.json)."""
+
+    baseline: str = Field(description="entry of sentibench.models compared against (the base student)")
+    model: str = Field(description="entry of sentibench.models under test (the distilled student)")
+    datasets: list[str] = Field(min_length=1, description="classification datasets whose mean is the headline")
+    resamples: int = Field(default=2000, ge=100)
+    seed: int = 0
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    min_examples: int = Field(default=30, ge=2, description="no interval below this many test examples")
+
+
+#: Below this many test examples a bootstrap interval is not reported: resampling a handful of
+#: examples gives intervals of zero or absurd width that look like evidence.
+MIN_EXAMPLES = 30
 
 
 @dataclass(frozen=True)
@@ -41,15 +62,21 @@ class PairedResult:
     f1_a: float
     f1_b: float
     diff: float
-    ci_low: float
-    ci_high: float
+    ci_low: float | None
+    ci_high: float | None
     disagreement: float
     majority_a: tuple[str, float]
     majority_b: tuple[str, float]
+    #: bootstrap replicates of the difference (for the interval of a mean over datasets)
+    replicates: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def conclusive(self) -> bool:
+        return self.ci_low is not None and self.ci_high is not None
 
     @property
     def significant(self) -> bool:
-        return self.ci_low > 0 or self.ci_high < 0
+        return self.conclusive and (self.ci_low > 0 or self.ci_high < 0)  # type: ignore[operator]
 
 
 def _mean_f1(gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, idx: np.ndarray) -> tuple[float, float]:
@@ -68,8 +95,12 @@ def _majority(pred: np.ndarray) -> tuple[str, float]:
     return label, n / pred.size
 
 
-def paired_dataset(a: pl.DataFrame, b: pl.DataFrame, dataset: str, *, resamples: int, seed: int) -> PairedResult:
-    """Paired bootstrap over test examples of one dataset (``a``/``b``: predictions rows)."""
+def paired_dataset(
+    a: pl.DataFrame, b: pl.DataFrame, dataset: str, *, resamples: int, seed: int,
+    confidence: float = CONFIDENCE, min_examples: int = MIN_EXAMPLES,
+) -> PairedResult:  # fmt: skip
+    """Paired bootstrap over test examples of one dataset (``a``/``b``: predictions rows).
+    With fewer than ``min_examples`` examples the interval is None (inconclusive)."""
     cols = ["example_id", "seed", "gold", "prediction"]
     joined = a.filter(pl.col("dataset") == dataset).select(cols).join(
         b.filter(pl.col("dataset") == dataset).select("example_id", "seed", pl.col("prediction").alias("prediction_b")),
@@ -88,53 +119,137 @@ def paired_dataset(a: pl.DataFrame, b: pl.DataFrame, dataset: str, *, resamples:
     pa = joined["prediction"].fill_null("").to_numpy().reshape(shape)
     pb = joined["prediction_b"].fill_null("").to_numpy().reshape(shape)
     f1_a, f1_b = _mean_f1(gold, pa, pb, np.arange(n))
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(resamples)
-    for r in range(resamples):
-        x, y = _mean_f1(gold, pa, pb, rng.integers(0, n, size=n))
-        diffs[r] = y - x
-    lo, hi = np.quantile(diffs, [(1 - CONFIDENCE) / 2, 1 - (1 - CONFIDENCE) / 2])
+    lo = hi = None
+    diffs = None
+    if n >= min_examples:
+        rng = np.random.default_rng([seed, *dataset.encode()])  # independent per dataset (stratified)
+        diffs = np.empty(resamples)
+        for r in range(resamples):
+            x, y = _mean_f1(gold, pa, pb, rng.integers(0, n, size=n))
+            diffs[r] = y - x
+        q = np.quantile(diffs, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
+        lo, hi = float(q[0]), float(q[1])
     return PairedResult(
         dataset=dataset, n_examples=n, n_seeds=len(seeds), f1_a=f1_a, f1_b=f1_b, diff=f1_b - f1_a,
-        ci_low=float(lo), ci_high=float(hi), disagreement=float((pa != pb).mean()),
-        majority_a=_majority(pa), majority_b=_majority(pb),
+        ci_low=lo, ci_high=hi, disagreement=float((pa != pb).mean()),
+        majority_a=_majority(pa), majority_b=_majority(pb), replicates=diffs,
     )  # fmt: skip
 
 
-def compare(a: pl.DataFrame, b: pl.DataFrame, *, resamples: int = 2000, seed: int = 0) -> list[PairedResult]:
-    """Every classification dataset that both prediction tables hold."""
+def compare(
+    a: pl.DataFrame, b: pl.DataFrame, *, resamples: int = 2000, seed: int = 0, datasets: Sequence[str] | None = None,
+    confidence: float = CONFIDENCE, min_examples: int = MIN_EXAMPLES,
+) -> list[PairedResult]:  # fmt: skip
+    """Every classification dataset that both prediction tables hold (or ``datasets``, which
+    must all be there)."""
     shared = [d for d in a["dataset"].unique(maintain_order=True).to_list() if d in set(b["dataset"].to_list())]
+    if datasets is not None:
+        missing = [d for d in datasets if d not in shared]
+        if missing:
+            raise ValueError(f"datasets {missing} are not evaluated for both models: evaluate them or drop them")
+        shared = list(datasets)
     return [
-        paired_dataset(a, b, d, resamples=resamples, seed=seed) for d in shared if get_spec(d).is_classification
-    ]
+        paired_dataset(a, b, d, resamples=resamples, seed=seed, confidence=confidence, min_examples=min_examples)
+        for d in shared if get_spec(d).is_classification
+    ]  # fmt: skip
 
 
-def markdown(results: Sequence[PairedResult], name_a: str, name_b: str) -> str:
-    pct = lambda v: f"{100 * v:.2f}"  # noqa: E731
-    lines = [
-        f"# {name_b} vs {name_a}: paired comparison\n",
-        f"Macro-F1 (%), mean over seeds; Δ = {name_b} − {name_a} with a paired bootstrap "
-        f"{int(CONFIDENCE * 100)}% interval over test examples (* = the interval excludes 0). "
-        "Majority = the most frequent predicted label and its share.\n",
-        f"| dataset | examples × seeds | {name_a} | {name_b} | Δ | {int(CONFIDENCE * 100)}% CI | disagree | "
-        f"majority {name_a} | majority {name_b} |",
-        "|---|--:|--:|--:|--:|---|--:|---|---|",
+def mean_interval(results: Sequence[PairedResult], confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
+    """Interval of the mean difference over datasets: replicate r of the mean is the mean of
+    each dataset's replicate r (test examples resampled within each dataset, jointly across
+    datasets). None when a dataset has too few examples for an interval."""
+    if not results or any(r.replicates is None for r in results):
+        return None, None
+    reps = np.mean(np.stack([r.replicates for r in results]), axis=0)  # type: ignore[misc]
+    q = np.quantile(reps, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
+    return float(q[0]), float(q[1])
+
+
+def comparison_json(
+    results: Sequence[PairedResult], *, baseline: str, model: str, shots: dict[str, int], resamples: int,
+    confidence: float = CONFIDENCE, min_examples: int = MIN_EXAMPLES,
+) -> dict[str, object]:  # fmt: skip
+    """``metrics/sentibench/comparison.json``: F1 in points (%), per dataset and their mean."""
+    r2 = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
+    lo, hi = mean_interval(results, confidence)
+    datasets = {
+        r.dataset: {
+            "n_examples": r.n_examples, "seeds": r.n_seeds, "baseline_f1": r2(r.f1_a), "model_f1": r2(r.f1_b),
+            "delta": r2(r.diff), "ci_low": r2(r.ci_low), "ci_high": r2(r.ci_high),
+            "baseline_majority": r.majority_a[0], "baseline_majority_share": round(r.majority_a[1], 4),
+            "model_majority": r.majority_b[0], "model_majority_share": round(r.majority_b[1], 4),
+            "disagreement": round(r.disagreement, 4),
+        }
+        for r in results
+    }  # fmt: skip
+    mean_delta = statistics.fmean(r.diff for r in results) if results else None
+    return {
+        "baseline": baseline,
+        "model": model,
+        "shots": {r.dataset: shots.get(r.dataset) for r in results},
+        "datasets": datasets,
+        "mean": {
+            "n_datasets": len(results),
+            "baseline_f1": r2(statistics.fmean(r.f1_a for r in results)) if results else None,
+            "model_f1": r2(statistics.fmean(r.f1_b for r in results)) if results else None,
+            "delta": r2(mean_delta), "ci_low": r2(lo), "ci_high": r2(hi),
+            "ci_half_width": r2((hi - lo) / 2) if lo is not None and hi is not None else None,
+        },
+        "resamples": resamples,
+        "confidence": confidence,
+        "min_examples": min_examples,
+        "method": "paired bootstrap over test examples (every seed of an example kept together), resampled "
+                  "within each dataset; the mean's replicate = mean of the datasets' replicates",
+    }  # fmt: skip
+
+
+def comparison_markdown(cmp: dict[str, Any], *, title: bool = True) -> str:
+    """The comparison JSON as a table: n beside every number, the mean with its interval."""
+    a, b, conf = cmp["baseline"], cmp["model"], int(round(100 * cmp["confidence"]))
+    f = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+    sd = lambda v: "–" if v is None else f"{v:+.2f}"  # noqa: E731
+
+    def ci(lo: float | None, hi: float | None) -> str:
+        return f"[{lo:+.2f}, {hi:+.2f}]" if lo is not None and hi is not None else f"none (n < {cmp['min_examples']})"
+
+    def star(lo: float | None, hi: float | None) -> str:
+        return " *" if lo is not None and hi is not None and (lo > 0 or hi < 0) else ""
+
+    lines = [f"# {b} vs {a}: paired comparison\n"] if title else []
+    lines += [
+        f"Macro-F1 (%), mean over seeds, on the same test examples for both models; Δ = {b} − {a} with a "
+        f"paired bootstrap {conf}% interval over test examples ({cmp['resamples']} resamples; * = the interval "
+        "excludes 0). The mean's interval resamples the examples of every dataset jointly. Majority = the most "
+        f"frequent prediction and its share. Below {cmp['min_examples']} examples no interval is given: "
+        "a bootstrap over a handful of examples cannot conclude anything.\n",
+        f"| dataset | n × seeds | shots | {a} | {b} | Δ | {conf}% CI | majority {a} | majority {b} |",
+        "|---|--:|--:|--:|--:|--:|---|---|---|",
     ]
-    for r in results:
+    for name, d in cmp["datasets"].items():
         lines.append(
-            f"| {r.dataset} | {r.n_examples} × {r.n_seeds} | {pct(r.f1_a)} | {pct(r.f1_b)} | "
-            f"{'+' if r.diff >= 0 else ''}{pct(r.diff)}{' *' if r.significant else ''} | "
-            f"[{pct(r.ci_low)}, {pct(r.ci_high)}] | {pct(r.disagreement)}% | "
-            f"{r.majority_a[0]} {pct(r.majority_a[1])}% | {r.majority_b[0]} {pct(r.majority_b[1])}% |"
+            f"| {name} | {d['n_examples']} × {d['seeds']} | {cmp['shots'].get(name, '?')} | {f(d['baseline_f1'])} | "
+            f"{f(d['model_f1'])} | {sd(d['delta'])}{star(d['ci_low'], d['ci_high'])} | {ci(d['ci_low'], d['ci_high'])} | "
+            f"{d['baseline_majority']} {100 * d['baseline_majority_share']:.0f}% | "
+            f"{d['model_majority']} {100 * d['model_majority_share']:.0f}% |"
         )
-    if results:
-        mean_a = statistics.fmean(r.f1_a for r in results)
-        mean_b = statistics.fmean(r.f1_b for r in results)
-        lines.append(f"| **mean** | | {pct(mean_a)} | {pct(mean_b)} | {'+' if mean_b >= mean_a else ''}{pct(mean_b - mean_a)} | | | | |")
+    m = cmp["mean"]
+    n = sum(d["n_examples"] for d in cmp["datasets"].values())
+    lines.append(
+        f"| **mean of {m['n_datasets']}** | {n} | | {f(m['baseline_f1'])} | {f(m['model_f1'])} | "
+        f"**{sd(m['delta'])}**{star(m['ci_low'], m['ci_high'])} | {ci(m['ci_low'], m['ci_high'])} | | |"
+    )
     return "\n".join(lines) + "\n"
 
 
-def _load(path: Path) -> pl.DataFrame:
+def markdown(results: Sequence[PairedResult], name_a: str, name_b: str, *, min_examples: int = MIN_EXAMPLES,
+             shots: dict[str, int] | None = None, resamples: int = 0) -> str:  # fmt: skip
+    return comparison_markdown(
+        comparison_json(results, baseline=name_a, model=name_b, shots=shots or {}, resamples=resamples,
+                        min_examples=min_examples)  # fmt: skip
+    )
+
+
+def load_predictions(path: Path) -> pl.DataFrame:
     file = path / PREDICTIONS_FILE if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"{file} not found: run `dvc repro sentibench_eval@<entry>` (or `dvc checkout`) first")
@@ -147,11 +262,13 @@ def main(argv: Sequence[str] | None = None) -> str:
     ap.add_argument("b", type=Path, help="predictions of the model compared with it")
     ap.add_argument("--resamples", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--min-examples", type=int, default=MIN_EXAMPLES, help="no interval below this many examples")
     ap.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = ap.parse_args(argv)
-    a, b = _load(args.a), _load(args.b)
+    a, b = load_predictions(args.a), load_predictions(args.b)
     name_a, name_b = a["model"][0], b["model"][0]
-    md = markdown(compare(a, b, resamples=args.resamples, seed=args.seed), name_a, name_b)
+    res = compare(a, b, resamples=args.resamples, seed=args.seed, min_examples=args.min_examples)
+    md = markdown(res, name_a, name_b, min_examples=args.min_examples, resamples=args.resamples)
     print(md)
     if args.out:
         write_text(args.out, md)

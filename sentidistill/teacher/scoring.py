@@ -102,7 +102,7 @@ def score_table(
     if answers.height != unique.height:  # pragma: no cover - every missing row was just scored
         raise RuntimeError(f"{unique.height - answers.height} rows have no scores after scoring")
     out = req.join(answers, on="key", how="left", maintain_order="left").with_columns(
-        pl.col("_scores").map_elements(json.loads, return_dtype=pl.List(pl.Float64)).alias("scores"),
+        pl.col("_scores").str.json_decode(pl.List(pl.Float64)).alias("scores"),
         pl.col("key").is_in(list(hit_keys)).alias("cache_hit"),
     ).drop("_scores")
     stats = {

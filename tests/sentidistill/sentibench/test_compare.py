@@ -56,3 +56,33 @@ def test_no_shared_examples_is_a_clear_error():
     b = _preds("b", "sst2", [("y", 0, "positive", "positive")])
     with pytest.raises(ValueError, match="share no"):
         paired_dataset(a, b, "sst2", resamples=10, seed=0)
+
+
+def _many(model, dataset, n, wrong_every):
+    labels = ["positive", "negative"]
+    return _preds(model, dataset, [(f"e{i}", 0, labels[i % 2], labels[(i + (i % wrong_every == 0)) % 2]) for i in range(n)])
+
+
+def test_too_few_examples_give_no_interval_and_no_significance():
+    from sentidistill.sentibench.compare import comparison_json, comparison_markdown
+
+    a, b = _many("a", "sst2", 10, 2), _many("b", "sst2", 10, 5)
+    r = paired_dataset(a, b, "sst2", resamples=200, seed=0, min_examples=30)
+    assert r.diff > 0 and (r.ci_low, r.ci_high) == (None, None) and not r.significant
+    cmp = comparison_json([r], baseline="a", model="b", shots={"sst2": 4}, resamples=200)
+    assert cmp["mean"]["ci_low"] is None and "none (n < 30)" in comparison_markdown(cmp)
+
+
+def test_mean_interval_resamples_every_dataset_and_brackets_the_mean():
+    from sentidistill.sentibench.compare import comparison_json, mean_interval
+
+    res = compare(pl.concat([_many("a", "sst2", 80, 2), _many("a", "imdb", 60, 3)]),
+                  pl.concat([_many("b", "sst2", 80, 7), _many("b", "imdb", 60, 9)]), resamples=400, datasets=["sst2", "imdb"])
+    lo, hi = mean_interval(res)
+    mean = sum(r.diff for r in res) / 2
+    assert lo < mean < hi and hi - lo < max(r.ci_high - r.ci_low for r in res)  # averaging narrows it
+    cmp = comparison_json(res, baseline="a", model="b", shots={"sst2": 4, "imdb": 4}, resamples=400)
+    assert set(cmp["datasets"]) == {"sst2", "imdb"} and cmp["datasets"]["sst2"]["n_examples"] == 80
+    assert cmp["mean"]["delta"] == round(100 * mean, 2) and cmp["mean"]["ci_low"] == round(100 * lo, 2)
+    with pytest.raises(ValueError, match="not evaluated for both"):
+        compare(_many("a", "sst2", 40, 2), _many("b", "sst2", 40, 2), datasets=["sst2", "yelp2"])

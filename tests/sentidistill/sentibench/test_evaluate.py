@@ -78,3 +78,19 @@ def test_choose_scoring_switches_to_full_loglik_when_first_tokens_collide(tiny_h
     assert choose_scoring(tiny_hf_engine, colliding, "auto")[0] == "full_loglik"
     with pytest.raises(ValueError, match="share first tokens"):
         choose_scoring(tiny_hf_engine, colliding, "first_token")
+
+
+def test_screening_and_confirmation_parts_are_disjoint_and_cover_the_test_split():
+    from sentidistill.sentibench.evaluate import partition_test
+
+    df = _test_frame(300, 100)
+    p = lambda part: EvalParams(test_partition=part, screening_size=120, screening_seed=0)  # noqa: E731
+    scr = partition_test(df, p("screening"), "label")
+    conf = partition_test(df, p("confirmation"), "label")
+    assert scr.height == 120 and conf.height == 280
+    assert set(scr["example_id"]).isdisjoint(conf["example_id"])
+    assert set(scr["example_id"]) | set(conf["example_id"]) == set(df["example_id"])
+    assert scr["label"].value_counts().sort("label").rows() == [("negative", 30), ("positive", 90)]
+    assert partition_test(df, p("all"), "label").equals(df)
+    # the default subsample of the screening part is the start of the same ranking
+    assert set(stratified_subsample(scr, 40, 0, "label")["example_id"]) <= set(scr["example_id"])

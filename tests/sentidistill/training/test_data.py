@@ -80,3 +80,37 @@ def test_completion_only_labels_keep_eos(corpora, tiny_llama, tmp_path):
         assert all(lab == -100 for lab, a in zip(labels, attn) if a == 0)
     # the shorter row is padded with pad == eos, and those are masked while its real eos is not
     assert 0 in batch["attention_mask"][0].tolist()
+
+
+ICL_MSG = ("Please perform sentiment classification task. The label should be one of the following: "
+           "['POS', 'NEG', 'NEU'].\n\nSentence: great food!\nOutput: POS\n\nSentence: awful.\nOutput: NEG\n\n"
+           "Sentence: meh, ok\nOutput:")  # fmt: skip
+
+
+@pytest.mark.parametrize("chat_template", [False, True])
+def test_demo_label_loss_trains_every_demonstration_label_and_the_answer(chat_template, tiny_llama, tmp_path):
+    """training.demo_label_loss: the labels TRL builds cover ' POS', ' NEG' and the answer (+ eos), nothing else."""
+    from transformers import AutoTokenizer
+
+    from sentidistill.training.data import demo_label_spans
+    from sentidistill.training.sft import tokenize_with_label_spans
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama / "hf")
+    rec = {**to_record(ICL_MSG, "NEU", chat_template=chat_template), "label_spans": demo_label_spans(ICL_MSG)}
+    assert [ICL_MSG[a:b] for a, b in rec["label_spans"]] == [" POS", " NEG"]
+    pre = tokenize_with_label_spans([rec], tok)
+    _, batch = _prepared(pre, tiny_llama / "hf", tmp_path)
+    ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
+    trained = tok.decode([t for t, lab in zip(ids, labels) if lab != -100])
+    answer = "NEU<|im_end|>\n" if chat_template else " NEU<|im_end|>"
+    assert trained == " POS NEG" + answer
+    # without spans the same record trains the answer only, exactly as TRL's own tokenization
+    plain = tokenize_with_label_spans([{k: v for k, v in rec.items() if k != "label_spans"}], tok)[0]
+    _, own = _prepared([to_record(ICL_MSG, "NEU", chat_template=chat_template)], tiny_llama / "hf", tmp_path)
+    assert plain["input_ids"] == own["input_ids"][0].tolist()[: len(plain["input_ids"])]
+
+
+def test_demo_label_loss_marks_only_sentiment_and_emotion_rows(corpora):
+    recs, stats = load_records(["icldist"], chat_template=False, max_rows=None, seed=0, paths=corpora,
+                               demo_label_loss=True)  # fmt: skip
+    assert all("label_spans" in r for r in recs) and stats["demo_label_targets"] == sum(len(r["label_spans"]) for r in recs)
