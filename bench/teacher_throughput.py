@@ -73,6 +73,15 @@ def _free_port() -> int:
 
 
 def sequential_server(gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int) -> dict[str, Any]:
+    gens, seconds = sequential_server_generations(gguf, prompts, params, threads, n_ctx)
+    return _entry(gens, seconds, how="llama_cpp.server /v1/completions, one request at a time")
+
+
+def sequential_server_generations(
+    gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int
+) -> tuple[list[Any], float]:
+    """The notebook's way: a llama_cpp.server, one request at a time. (generations, seconds
+    of the requests, server start excluded)."""
     port = _free_port()
     log = open(tempfile.mktemp(suffix=".log"), "wb")
     proc = subprocess.Popen(
@@ -91,7 +100,7 @@ def sequential_server(gguf: Path, prompts: list[str], params: GenerationParams, 
         eng = OpenAIEngine(base, model="teacher", max_concurrency=1)
         t0 = time.perf_counter()
         gens = [eng.generate([p], params)[0] for p in prompts]  # one request at a time, as the notebook
-        return _entry(gens, time.perf_counter() - t0, how="llama_cpp.server /v1/completions, one request at a time")
+        return gens, time.perf_counter() - t0
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

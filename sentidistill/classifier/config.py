@@ -37,6 +37,16 @@ class LabelParams(StrictModel):
     max_chars: int = Field(ge=1)
     domains: list[str] | None = Field(None, description="corpus domains to sample from; null = all")
     soft_labels: bool = Field(description="also keep the teacher's label probabilities (engine next-token logits)")
+    method: Literal["cot_json", "score"] = Field(
+        "cot_json",
+        description="cot_json: the notebook's way, a rationale then the label as JSON, parsed; score: the "
+        "teacher's next-token scores over the labels after score_prompt (no decoding, probabilities for free)",
+    )
+    score_prompt: str = Field(
+        "Please perform sentiment classification task. The label should be one of the following: {labels}. "
+        "Do not provide any reasoning or explanation and directly output the final answer.\n\nSentence: {text}\nOutput:",
+        description="user message of method score ({text}, {labels} as a Python list); it must end where the label starts",
+    )
 
     @field_validator("labels")
     @classmethod
@@ -73,6 +83,8 @@ class LabelParams(StrictModel):
         return self
 
     def render(self, text: str) -> str:
+        if self.method == "score":
+            return self.score_prompt.format(text=text, labels=str(list(self.labels)))
         return self.prompt.format(text=text, labels=", ".join(self.labels))
 
 

@@ -169,6 +169,9 @@ def run_labels(
     requests = label_requests(texts, params)
     ident = identity if identity is not None else teacher_identity(teacher)
     template = templater_for(teacher) if templater is True else (templater or None)
+    if params.method == "score":
+        table, gen_stats, soft_stats = score_labels(requests, teacher, params, cache_root, ident, template)
+        return _finish(table, gen_stats, soft_stats, params, selection, out_path, metrics_path)
     generated, gen_stats = generate_table(requests, teacher, CORPUS, cache_root, identity=ident, templater=template or False)
     table = parse_table(generated, params)
 
@@ -205,6 +208,45 @@ def run_labels(
             argmax_agrees_with_label=round(sum(agree) / len(agree), 4) if agree else None,
         )
     table = table.with_columns(pl.Series("soft_probs", probs, dtype=pl.List(pl.Float64))).select(OUTPUT_COLUMNS)
+    return _finish(table, gen_stats, soft_stats, params, selection, out_path, metrics_path)
+
+
+def score_labels(
+    requests: pl.DataFrame, teacher: TeacherParams, params: LabelParams, cache_root: Path,
+    identity: dict[str, Any], template: Callable[[str], str] | None,
+) -> tuple[pl.DataFrame, dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """Method ``score``: the argmax of the teacher's label scores; its probabilities are the soft labels."""
+    import math
+
+    from sentidistill.teacher.scoring import score_table
+
+    scored, st = score_table(requests.with_columns(pl.lit(list(params.labels)).alias("candidates")), teacher, CORPUS,
+                             cache_root, identity=identity, templater=template or False)  # fmt: skip
+    probs = [[round(math.exp(x), 6) for x in s] for s in scored["scores"].to_list()]
+    probs = [[v / sum(p) for v in p] for p in probs]
+    best = [max(range(len(p)), key=p.__getitem__) for p in probs]
+    table = scored.with_columns(
+        pl.lit(st["engine"]).alias("engine"),
+        pl.Series("response", [params.labels[i] for i in best], dtype=pl.Utf8),
+        pl.lit("label_scores").alias("finish_reason"),
+        pl.lit(0, dtype=pl.Int64).alias("n_completion_tokens"),
+        pl.lit(None, dtype=pl.Utf8).alias("flag"),
+        pl.Series("label", [params.labels[i] for i in best], dtype=pl.Utf8),
+        pl.Series("label_id", best, dtype=pl.Int64),
+        pl.Series("raw_label", [params.labels[i] for i in best], dtype=pl.Utf8),
+        pl.lit(None, dtype=pl.Utf8).alias("rationale"),
+        pl.lit("label_scores").alias("parse_method"),
+        pl.lit(None, dtype=pl.Utf8).alias("parse_error"),
+        pl.Series("soft_probs", probs, dtype=pl.List(pl.Float64)),
+    ).select(OUTPUT_COLUMNS)
+    gen = {**st, "generated": st["scored"], "generation_seconds": st["seconds"]}
+    return table, gen, {"enabled": True, "method": "label_scores", "with_probs": table.height}
+
+
+def _finish(
+    table: pl.DataFrame, gen_stats: dict[str, Any], soft_stats: dict[str, Any], params: LabelParams,
+    selection: dict[str, Any], out_path: Path, metrics_path: Path,
+) -> dict[str, Any]:  # fmt: skip
     write_parquet(table, out_path, labels_schema(params.labels))
 
     ok = table.filter(pl.col("parse_error").is_null())

@@ -36,7 +36,8 @@ from typing import Any
 #: Why an answer gave no label.
 PARSE_ERRORS = ("empty", "no_json", "bad_json", "missing_label", "unknown_label")
 #: How a label was read.
-PARSE_METHODS = ("json", "lenient", "regex")
+#: label_scores: no answer to parse, the argmax of the teacher's label scores (classifier.labels.method: score)
+PARSE_METHODS = ("json", "lenient", "regex", "label_scores")
 
 _STRIP = " \t\r\n'\"`.,;:!?*()[]{}<>"
 _SMART = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})

@@ -55,16 +55,17 @@ def score_candidates(engine: Any, prompts: list[str], candidates: list[str], *, 
 
 
 def score_table(
-    requests: pl.DataFrame, teacher: TeacherParams, corpus: str, cache_root: str | Path
-) -> tuple[pl.DataFrame, dict[str, Any]]:
+    requests: pl.DataFrame, teacher: TeacherParams, corpus: str, cache_root: str | Path,
+    *, identity: dict[str, Any] | None = None, templater: Any = True,
+) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
     """Score every row of ``requests`` (``prompt_id``, ``user_message``, ``candidates``).
 
     Returns ``requests`` + ``prompt``, ``key``, ``scores`` (log-probabilities in candidate
     order), ``cache_hit``; and run stats. Rows are scored grouped by candidate set, in
     request order within a group, so prompts that share a prefix follow each other.
     """
-    ident = teacher_identity(teacher)
-    template = templater_for(teacher)
+    ident = identity if identity is not None else teacher_identity(teacher)
+    template = templater_for(teacher) if templater is True else (templater or None)
     prompts = [template(m) if template else m for m in requests["user_message"].to_list()]
     cands = requests["candidates"].to_list()
     keys = [cache_key(ident, {"method": METHOD, "candidates": list(c)}, p) for p, c in zip(prompts, cands)]

@@ -30,7 +30,7 @@ class JsonTeacher(Engine):
     def tokenize(self, text, *, add_special_tokens=True):
         return [int(hashlib.md5(w.encode()).hexdigest()[:6], 16) for w in text.split()] or [0]
 
-    def next_token_logits(self, prompts, token_ids):
+    def next_token_logits(self, prompts, token_ids, *, parse_special=False):
         JsonTeacher.scored.extend(prompts)
         out = np.zeros((len(prompts), len(token_ids)), dtype=np.float32)
         for i, p in enumerate(prompts):

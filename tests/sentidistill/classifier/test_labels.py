@@ -81,3 +81,17 @@ def test_hard_labels_only_and_openai_refusal(tmp_path, json_teacher):
         run_labels(classifier_teacher(engine={"backend": "openai"}), label_params(), clean_path=tmp_path / "clean.parquet",
                    pool_paths=[], out_path=tmp_path / "x.parquet", cache_root=tmp_path / "c", metrics_path=tmp_path / "x.json",
                    identity=IDENTITY, templater=False)  # fmt: skip
+
+
+def test_method_score_labels_every_text_with_its_probabilities(tmp_path, json_teacher):
+    make_corpus(tmp_path)
+    st = _run(tmp_path, label_params(method="score", soft_labels=False))
+    df = read_parquet(tmp_path / "labels.parquet", labels_schema(LABELS))
+    assert df.height == st["rows"] == st["labeled"] == 20 and st["parse_failed"] == 0
+    assert set(df["parse_method"]) == {"label_scores"} and df["rationale"].is_null().all()
+    assert all(LABELS[max(range(3), key=p.__getitem__)] == lab for p, lab in zip(df["soft_probs"], df["label"]))
+    assert not json_teacher.generated and json_teacher.scored  # scored, never decoded
+    assert all(p.endswith("\nOutput:") and "['negative', 'neutral', 'positive']" in p for p in json_teacher.scored)
+    json_teacher.scored.clear()
+    _run(tmp_path, label_params(method="score", soft_labels=False))
+    assert not json_teacher.scored  # from the cache
