@@ -39,10 +39,12 @@ def resolve_entry(entry: str) -> tuple[EvalParams, EvalModel]:
     models = bench.get("models", {})
     if entry not in models:
         raise ParamsError(f"sentibench.models has no entry {entry!r}; entries: {sorted(models)}")
-    return (
-        parse_section("sentibench.eval", bench.get("eval"), EvalParams),
-        parse_section(f"sentibench.models.{entry}", models[entry], EvalModel),
-    )
+    model = parse_section(f"sentibench.models.{entry}", models[entry], EvalModel)
+    shared = parse_section("sentibench.eval", bench.get("eval"), EvalParams)
+    try:
+        return model.eval_params(shared), model
+    except ValueError as exc:
+        raise ParamsError(f"sentibench.models.{entry}.eval: {exc}") from None
 
 
 def run(

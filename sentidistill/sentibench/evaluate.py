@@ -96,6 +96,17 @@ class EvalModel(StrictModel):
 
     model: str = Field(description="registry name, role, HF folder or GGUF path")
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    eval: dict[str, Any] = Field(
+        default_factory=dict,
+        description="overrides of sentibench.eval for this entry only (e.g. fewer examples for a slow reference "
+        "model); a model compared with another must share its examples, so leave the compared entries alone",
+    )
+
+    def eval_params(self, shared: EvalParams) -> EvalParams:
+        """``sentibench.eval`` with this entry's overrides (validated as a whole)."""
+        if not self.eval:
+            return shared
+        return EvalParams.model_validate({**shared.model_dump(), **self.eval})
 
 
 # ------------------------------------------------------------------------------ data

@@ -94,3 +94,15 @@ def test_screening_and_confirmation_parts_are_disjoint_and_cover_the_test_split(
     assert partition_test(df, p("all"), "label").equals(df)
     # the default subsample of the screening part is the start of the same ranking
     assert set(stratified_subsample(scr, 40, 0, "label")["example_id"]) <= set(scr["example_id"])
+
+
+def test_an_entry_can_override_the_shared_eval_settings():
+    from sentidistill.sentibench.evaluate import EvalModel
+
+    shared = EvalParams(max_test_examples=100, seeds=[0])
+    ref = EvalModel(model="teacher", eval={"max_test_examples": 4, "seeds": [0, 1, 2]})
+    eff = ref.eval_params(shared)
+    assert (eff.max_test_examples, eff.seeds, eff.shots) == (4, [0, 1, 2], 4)
+    assert EvalModel(model="x").eval_params(shared) is shared
+    with pytest.raises(ValueError):
+        EvalModel(model="x", eval={"max_examples": 4}).eval_params(shared)
