@@ -301,7 +301,8 @@ def token_lengths(records: list[dict[str, Any]], tokenizer: Any) -> list[int]:
     for r in records:
         if "input_ids" in r:
             out.append(len(r["input_ids"]))
-        elif isinstance(r["prompt"], list):
+            continue
+        if isinstance(r["prompt"], list):
             text = tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=False)
         else:
             text = r["prompt"] + r["completion"]

@@ -114,3 +114,17 @@ def test_demo_label_loss_marks_only_sentiment_and_emotion_rows(corpora):
     recs, stats = load_records(["icldist"], chat_template=False, max_rows=None, seed=0, paths=corpora,
                                demo_label_loss=True)  # fmt: skip
     assert all("label_spans" in r for r in recs) and stats["demo_label_targets"] == sum(len(r["label_spans"]) for r in recs)
+
+
+def test_pretokenized_rows_are_measured_and_dropped_by_their_own_length(tiny_llama):
+    from transformers import AutoTokenizer
+
+    from sentidistill.training.data import demo_label_spans
+    from sentidistill.training.sft import drop_too_long, tokenize_with_label_spans
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama / "hf")
+    rec = {**to_record(ICL_MSG, "NEU", chat_template=False), "label_spans": demo_label_spans(ICL_MSG)}
+    short = {**to_record("Sentence: ok\nOutput:", "NEU", chat_template=False), "label_spans": []}
+    pre = tokenize_with_label_spans([rec, short], tok)
+    kept, removed = drop_too_long(pre, tok, len(pre[1]["input_ids"]))
+    assert removed == 1 and kept == [pre[1]]
