@@ -161,3 +161,13 @@ def test_lm_head_on_labelled_positions_only_gives_the_same_loss_and_gradients(ti
     torch.testing.assert_close(compact.entropy, full.entropy)
     torch.testing.assert_close(compact.log_probs, full.log_probs)
     torch.testing.assert_close(g_compact, g_full)
+
+
+def test_demo_label_loss_trains_the_pretokenized_rows(tmp_path, tiny_llama, corpora):
+    """training.demo_label_loss runs the ICLDist stage on pre-tokenized rows (input_ids + completion_mask)."""
+    cfg = _cfg(tiny_llama.name).model_copy(update={"demo_label_loss": True, "chat_template": False})
+    d = _dirs(tmp_path, tiny_llama)
+    run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    m = run_stage("icldist", cfg, corpus_paths=corpora, **d)
+    assert m["global_step"] == 5 and m["rows"]["rows_trained"] == 5
+    assert m["rows"]["loss_tokens"] >= 5 and "demo_label_targets" in m["rows"]
