@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     params = load_params()
     teacher = model_paths(params["models"]["teacher"])
-    lp = load_section("classifier.labels", LabelParams)
+    lp = load_section("classifier.labels", LabelParams).model_copy(update={"method": "cot_json"})  # (a) asks for JSON
     texts = pl.read_parquet(args.texts).sort("text_id")["text"].head(args.n).to_list()
     templater = ChatTemplater(teacher.hf_dir)
     gen = GenerationParams(max_new_tokens=params["teacher"]["sampling"]["classifier_labels"]["max_new_tokens"],

@@ -227,7 +227,7 @@ def comparison_markdown(cmp: dict[str, Any], *, title: bool = True) -> str:
     ]
     for name, d in cmp["datasets"].items():
         lines.append(
-            f"| {name} | {d['n_examples']} × {d['seeds']} | {cmp['shots'].get(name, '?')} | {f(d['baseline_f1'])} | "
+            f"| {name} | {d['n_examples']} × {d['seeds']} | {cmp['shots'].get(name) or '–'} | {f(d['baseline_f1'])} | "
             f"{f(d['model_f1'])} | {sd(d['delta'])}{star(d['ci_low'], d['ci_high'])} | {ci(d['ci_low'], d['ci_high'])} | "
             f"{d['baseline_majority']} {100 * d['baseline_majority_share']:.0f}% | "
             f"{d['model_majority']} {100 * d['model_majority_share']:.0f}% |"

@@ -57,6 +57,10 @@ class StageHparams(StrictModel):
     sampling: Literal["random", "group_by_length"] = "random"
     max_rows: Optional[int] = Field(default=None, ge=1)  # null = every kept corpus row
     seed: int = 42
+    # weight interpolation with the stage's starting model (WiSE-FT): saved = start + a x (trained -
+    # start); 1.0 = the trained weights as they are (the paper). Keeps more of what the start knew
+    # on tasks the stage does not train.
+    interpolation: float = Field(default=1.0, gt=0, le=1)
 
     @model_validator(mode="after")
     def _batch_divisible(self) -> "StageHparams":

@@ -228,6 +228,23 @@ def model_card(manifest: dict[str, Any], sentibench_md: str | None = None) -> st
     return "\n".join(lines)
 
 
+def interpolate_weights(model: Any, start_hf: Path, alpha: float) -> Any:
+    """``start + alpha * (model - start)`` for every parameter (in place; tied weights once)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if alpha >= 1.0:
+        return model
+    start = AutoModelForCausalLM.from_pretrained(start_hf, dtype=torch.float32).state_dict()
+    seen: set[int] = set()
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            if name in start and p.dtype.is_floating_point and p.data_ptr() not in seen:
+                seen.add(p.data_ptr())  # tied tensors (embeddings = LM head) share storage: once
+                p.copy_(start[name].to(p.dtype) + alpha * (p - start[name].to(p.dtype)))
+    return model
+
+
 def write_model_folder(model: Any, tokenizer: Any, out_root: Path, manifest: dict[str, Any], save_dtype: str) -> None:
     """Atomically replace ``out_root`` with ``hf/`` + ``manifest.json`` (+ model card)."""
     import torch
@@ -403,7 +420,10 @@ def train_stage(
         "n_params": sum(p.numel() for p in model.parameters()),
         "dtype": cfg.save_dtype,
     }
-    write_model_folder(trainer.model, tokenizer, out_root, manifest, cfg.save_dtype)
+    if hp.interpolation < 1.0:
+        log.info("%s: interpolating with the starting model (a = %s)", stage, hp.interpolation)
+    write_model_folder(interpolate_weights(trainer.model, base_hf, hp.interpolation), tokenizer, out_root, manifest,
+                       cfg.save_dtype)  # fmt: skip
     if not cfg.keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         log.info("%s: finished; removed its resume checkpoints (training.keep_checkpoints: false)", stage)

@@ -33,7 +33,7 @@ def _patch_sections(monkeypatch, module, overrides):
 def test_classifier_labels_stage(tmp_path, monkeypatch, json_teacher, tiny_model_paths):
     make_corpus(tmp_path)
     teacher = classifier_teacher(model="smollm2-135m-instruct", chat_template=True).model_dump()
-    labels = {**load_params()["classifier"]["labels"], "n_texts": 8}
+    labels = {**load_params()["classifier"]["labels"], "n_texts": 8, "method": "cot_json"}  # the JSON teacher's path
     _patch_sections(monkeypatch, classifier_labels, {"teacher": teacher, "classifier.labels": labels})
     st = classifier_labels.main(["--clean", str(tmp_path / "clean.parquet"), "--pool", str(tmp_path / "knowdist_pool.parquet"),
                                  "--out", str(tmp_path / "labels.parquet"), "--cache-dir", str(tmp_path / "cache"),

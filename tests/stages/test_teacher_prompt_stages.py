@@ -7,6 +7,8 @@ import json
 
 import polars as pl
 
+from sentidistill.params import load_params
+
 from schemas.corpus import POOL
 from schemas.teacher import DEMO_LABELS, ICLDIST_PROMPTS, KNOWDIST_PROMPTS
 from sentidistill.corpus.artifacts import content_id
@@ -55,8 +57,8 @@ def test_icldist_prompts_stage(tmp_path):
                                         ("emotion", "goemotions28", ["joy", "love"])]:  # fmt: skip
             rows.append({"prompt_id": content_id(r["id"] + label_set), "text_id": r["id"], "domain": r["domain"],
                          "text": r["normalized"], "task": task, "label_set": label_set, "response": str(labels),
-                         "finish_reason": "stop", "labels": labels, "parse_error": None})  # fmt: skip
-    schema = {c: pl.Utf8 for c in DEMO_LABELS.columns} | {"labels": pl.List(pl.Utf8)}
+                         "finish_reason": "stop", "labels": labels, "parse_error": None, "label_logprobs": None})  # fmt: skip
+    schema = {c: pl.Utf8 for c in DEMO_LABELS.columns} | {"labels": pl.List(pl.Utf8), "label_logprobs": pl.List(pl.Float64)}
     write_parquet(pl.DataFrame(rows, schema=schema), tmp_path / "d.parquet", DEMO_LABELS)
     stats = icldist_prompts.main(["--pool", str(tmp_path / "pool.parquet"), "--demo-labels", str(tmp_path / "d.parquet"),
                                   "--natinst", str(RAW_NATINST), "--out", str(tmp_path / "p.parquet"),
@@ -64,4 +66,8 @@ def test_icldist_prompts_stage(tmp_path):
     df = read_parquet(tmp_path / "p.parquet", ICLDIST_PROMPTS)
     assert df.height == stats["prompts"]
     assert stats["by_task"]["natinst"] == round(df.height * 0.2)
-    assert not set(df["text_id"]) & set(demo["id"])
+    icl = df.filter(pl.col("task") != "natinst")
+    if load_params()["icldist"]["prompts"]["answer_source"] == "demo_labels":  # recombined: queries are demo texts
+        assert set(icl["text_id"]) <= set(demo["id"]) and set(icl["answer_source"]) == {"demo_labels"}
+    else:
+        assert not set(icl["text_id"]) & set(demo["id"])

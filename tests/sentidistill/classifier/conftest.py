@@ -89,7 +89,7 @@ def make_corpus(root, n=40, domains=("imdb", "twitter", "yelp", "amazon")):
 
 def label_params(**over) -> LabelParams:
     base = dict(load_params()["classifier"]["labels"])
-    base.update(n_texts=20, soft_labels=True)
+    base.update(n_texts=20, soft_labels=True, method="cot_json")  # the notebook path; method score has its own test
     base.update(over)
     return parse_section("classifier.labels", base, LabelParams)
 

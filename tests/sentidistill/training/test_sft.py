@@ -171,3 +171,20 @@ def test_demo_label_loss_trains_the_pretokenized_rows(tmp_path, tiny_llama, corp
     m = run_stage("icldist", cfg, corpus_paths=corpora, **d)
     assert m["global_step"] == 5 and m["rows"]["rows_trained"] == 5
     assert m["rows"]["loss_tokens"] >= 5 and "demo_label_targets" in m["rows"]
+
+
+def test_interpolation_saves_the_point_between_start_and_trained_weights(tmp_path, tiny_llama):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from sentidistill.training.sft import interpolate_weights
+
+    start = AutoModelForCausalLM.from_pretrained(tiny_llama / "hf", dtype=torch.float32)
+    trained = AutoModelForCausalLM.from_pretrained(tiny_llama / "hf", dtype=torch.float32)
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(1.0)
+    mid = interpolate_weights(trained, tiny_llama / "hf", 0.25)
+    for (name, a), b in zip(start.state_dict().items(), mid.state_dict().values()):
+        assert torch.allclose(b, a + 0.25), name
+    assert interpolate_weights(start, tiny_llama / "hf", 1.0) is start
