@@ -40,6 +40,8 @@ SHARD_COLUMNS = {
 class TeacherCache:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        # the folder exists even when a run writes no shard (a DVC output must exist)
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def shards(self) -> list[Path]:
         return sorted(self.root.glob("*.parquet")) if self.root.is_dir() else []

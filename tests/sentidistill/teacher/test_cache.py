@@ -27,3 +27,11 @@ def test_stale_temp_files_ignored_and_removed(tmp_path):
     (tmp_path / ".deadbeef.parquet.x1.tmp").write_bytes(b"half a parquet")
     assert c.lookup(["a" * 64]).height == 1
     assert c.remove_stale_temp_files() == 1 and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_cache_folder_exists_even_without_shards(tmp_path):
+    """A corpus whose rows all take gold answers writes no shard; its folder is still a DVC output."""
+    from sentidistill.teacher.cache import TeacherCache
+
+    cache = TeacherCache(tmp_path / "cache" / "icldist")
+    assert cache.root.is_dir() and cache.shards() == [] and cache.stats()["rows"] == 0
