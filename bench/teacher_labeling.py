@@ -5,8 +5,7 @@
     a one-sentence reason, then the label), the answer parsed by the classifier's JSON parser;
 (b) the pipeline's way (``icldist.demo_labels.method: score``): the teacher's next-token
     scores over the label words after the zero-shot BASIC instruction in its chat template
-    (sentidistill.teacher.scoring.score_candidates), llama.cpp in-process (engine load timed apart,
-    as (a)'s server start is), consecutive
+    (sentidistill.teacher.scoring.score_candidates), llama.cpp in-process, consecutive
     prompts sharing the instruction prefix in the KV cache. No decoding.
 
 Both label the same corpus texts (the classifier's teacher-labeled sample, ≤ 500 characters);
@@ -71,8 +70,6 @@ def main(argv: list[str] | None = None) -> dict:
     b_prompts = [templater(build_prompt(instr, [], t)) for t in texts]
     t0 = time.perf_counter()
     engine = load_engine(teacher.gguf_path, EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=4096))
-    b_load = time.perf_counter() - t0  # excluded, as (a) excludes the server's start
-    t0 = time.perf_counter()
     scores = score_candidates(engine, b_prompts, list(SENTIMENT_CANONICAL), parse_special=True)
     b_seconds = time.perf_counter() - t0
     engine.close()
@@ -89,9 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
         "teacher_labeling",
         measured={"b_pipeline_label_scores": {
             "how": "llama.cpp in-process, next-token scores over positive/negative/neutral after the zero-shot BASIC "
-                   "instruction (chat template), prefix shared in the KV cache; engine load excluded (as the server start in (a))",
-            "texts": len(texts), "seconds": round(b_seconds, 2), "engine_load_seconds": round(b_load, 2),
-            "labels_per_s_incl_load": round(len(texts) / (b_seconds + b_load), 3), "labels_per_s": round(b_rate, 3),
+                   "instruction (chat template), prefix shared in the KV cache; engine load included",
+            "texts": len(texts), "seconds": round(b_seconds, 2), "labels_per_s": round(b_rate, 3),
             "label_counts": dict(Counter(b_labels))}},
         baseline={"a_notebook_server_cot_json": {
             "how": "llama_cpp.server /v1/completions, one request at a time, chain-of-thought JSON "
