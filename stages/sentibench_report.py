@@ -32,12 +32,12 @@ def build_report(entries: list[str], params: ReportParams, metrics_dir: Path, ou
             raise FileNotFoundError(f"{p} missing: run `dvc repro sentibench_eval@{e}` first")
         results[e] = json.loads(p.read_text(encoding="utf-8"))
     plots = plot_categories(results, out_dir / "sentibench_categories")
-    md = report_markdown(results, baseline=params.baseline, plot_names=[plots[0].name])
+    comparison = None
     cmp_path = metrics_dir / "comparison.json"
     if cmp_path.is_file():  # the main job's paired comparison (stage sentibench_compare)
         cmp = json.loads(cmp_path.read_text(encoding="utf-8"))
-        md = md.replace("\n## Mean ± std over seeds", "\n## " + f"{cmp['model']} vs {cmp['baseline']} (paired)\n\n"
-                        + comparison_markdown(cmp, title=False) + "\n## Mean ± std over seeds", 1)
+        comparison = (f"{cmp['model']} vs {cmp['baseline']} (paired)", comparison_markdown(cmp, title=False))
+    md = report_markdown(results, baseline=params.baseline, plot_names=[plots[0].name], comparison=comparison)
     out = out_dir / "sentibench.md"
     write_text(out, md)
     log.info("wrote %s and %s", out, ", ".join(p.name for p in plots))

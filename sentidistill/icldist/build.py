@@ -76,9 +76,10 @@ def build_icl_prompts(
     fit ``max_text_chars``; each gets one prompt (its task drawn by the mixture).
     """
     n_icl, n_nat = params.quotas()
+    pools = demo_pools(demo_labels, formats)
     if params.answer_source == "demo_labels":
-        icl, too_long = recombined_prompts(demo_labels, formats, params, n_icl), 0
-        return _with_natinst(icl, pool, demo_labels, natinst_dir, formats, params, natinst, n_nat, too_long)
+        icl = recombined_prompts(demo_labels, formats, params, n_icl, pools=pools)
+        return _with_natinst(icl, pool, demo_labels, pools, natinst_dir, params, natinst, n_nat, too_long=0)
     demo_ids = set(demo_labels["text_id"].to_list())
     ranked = pool.sort("pool_rank").filter(~pl.col("id").is_in(list(demo_ids)))
     too_long = 0
@@ -92,25 +93,25 @@ def build_icl_prompts(
             f"ICLDist needs {n_icl} target texts but the pool has {targets.height} eligible: lower "
             "icldist.prompts.n_prompts or raise max_text_chars / corpus.pools.icldist_size"
         )
-    pools = demo_pools(demo_labels, formats)
     rows = []
     for r in targets.iter_rows(named=True):
         row = icl_prompt_for(r["id"], r["normalized"], task_of(r["id"], params), formats, params, pools)
         rows.append({**row, "domain": r["domain"], "answer_source": "teacher", "gold": None})
     icl = pl.DataFrame(rows, schema=ICL_PROMPT_COLUMNS) if rows else pl.DataFrame(schema=ICL_PROMPT_COLUMNS)
-    return _with_natinst(icl, pool, demo_labels, natinst_dir, formats, params, natinst, n_nat, too_long)
+    return _with_natinst(icl, pool, demo_labels, pools, natinst_dir, params, natinst, n_nat, too_long=too_long)
 
 
 def recombined_prompts(
-    demo_labels: pl.DataFrame, formats: FormatParams, params: ICLPromptParams, n_icl: int
-) -> pl.DataFrame:
+    demo_labels: pl.DataFrame, formats: FormatParams, params: ICLPromptParams, n_icl: int,
+    *, pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] | None = None,
+) -> pl.DataFrame:  # fmt: skip
     """``n_icl`` ICL prompts whose query *and* demonstrations are teacher-labeled texts
     (``answer_source: demo_labels``): the answer is the query's own teacher label, so the
     prompts cost no teacher call. Tasks split by the mixture's sentiment:emotion weights;
     the j-th prompt of a task takes the j-th text of a seeded shuffle of its labeled texts
     (cycling when ``n_icl`` exceeds them), its demonstrations from the others."""
     ok = demo_labels.filter(pl.col("parse_error").is_null()).sort("text_id")
-    pools = demo_pools(demo_labels, formats)
+    pools = pools if pools is not None else demo_pools(demo_labels, formats)
     taxonomies = [t for t in formats.taxonomy_names() if ("emotion", t) in pools]
     m = params.mixture
     weight = {"sentiment": m.sentiment, "emotion": m.emotion if taxonomies else 0.0}
@@ -147,10 +148,11 @@ def recombined_prompts(
 
 
 def _with_natinst(
-    icl: pl.DataFrame, pool: pl.DataFrame, demo_labels: pl.DataFrame, natinst_dir: Path, formats: FormatParams,
-    params: ICLPromptParams, natinst: NatInstParams, n_nat: int, too_long: int,
+    icl: pl.DataFrame, pool: pl.DataFrame, demo_labels: pl.DataFrame,
+    pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]], natinst_dir: Path,
+    params: ICLPromptParams, natinst: NatInstParams, n_nat: int, *, too_long: int,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
-    pools = demo_pools(demo_labels, formats)
+    """Append the SNI prompts to the ICL prompts and count both."""
     demo_ids = set(demo_labels["text_id"].to_list())
     nat_stats: dict[str, Any] = {}
     if n_nat:

@@ -51,7 +51,7 @@ def run_demo_labels(
         "usable_by_set": dict(sorted(usable.group_by(pl.concat_str("task", "label_set", separator="/")).len().iter_rows())),
         "label_counts": {
             f"{t}/{ls}": dict(sorted(g.explode("labels").group_by("labels").len().iter_rows()))
-            for (t, ls), g in sorted(usable.group_by("task", "label_set").__iter__(), key=lambda x: x[0])
+            for (t, ls), g in sorted(usable.group_by("task", "label_set"), key=lambda x: x[0])
         },
         "teacher": gen_stats,
     }  # fmt: skip

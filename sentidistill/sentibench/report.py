@@ -118,7 +118,10 @@ def report_markdown(
     *,
     baseline: str | None,
     plot_names: Sequence[str],
+    comparison: tuple[str, str] | None = None,
 ) -> str:
+    """The report; ``comparison`` = (section title, markdown) of the paired comparison, placed
+    after the main table."""
     parts = [
         "# SentiBench results\n",
         "F1 (%) per dataset, mean over seeds; categories and Avg are means over their datasets "
@@ -128,7 +131,10 @@ def report_markdown(
     ]
     if baseline and baseline in results:
         parts.append(f" Parentheses: difference to `{baseline}`.")
-    parts += ["\n\n", table2_markdown(results, baseline=baseline), "\n## Mean ± std over seeds\n\n"]
+    parts += ["\n\n", table2_markdown(results, baseline=baseline)]
+    if comparison is not None:
+        parts += [f"\n## {comparison[0]}\n\n", comparison[1]]
+    parts += ["\n## Mean ± std over seeds\n\n"]
     parts += [table2_markdown(results, with_std=True), "\n## Runs\n\n", run_details(results), "\n"]
     for p in plot_names:
         parts.append(f"![SentiBench per category]({p})\n")
