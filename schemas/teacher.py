@@ -25,7 +25,7 @@ import polars as pl
 
 from sentidistill.icldist.parse import PARSE_ERRORS
 from sentidistill.knowdist.prompts import METHODS, PERSPECTIVES
-from sentidistill.teacher.artifacts import EXCLUDE_REASONS, FINISH_REASONS, FLAGS
+from sentidistill.teacher.artifacts import CACHED_FINISH_REASONS, EXCLUDE_REASONS, FINISH_REASONS, FLAGS
 
 _HEX16 = pa.Check.str_matches(r"^[0-9a-f]{16}$")
 _SHA256 = pa.Check.str_matches(r"^[0-9a-f]{64}$")
@@ -153,7 +153,7 @@ CACHE_SHARD = pa.DataFrameSchema(
         "response": pa.Column(pl.Utf8),
         "n_prompt_tokens": pa.Column(pl.Int64, pa.Check.ge(0)),
         "n_completion_tokens": pa.Column(pl.Int64, pa.Check.ge(0)),
-        "finish_reason": pa.Column(pl.Utf8, pa.Check.isin(list(FINISH_REASONS))),
+        "finish_reason": pa.Column(pl.Utf8, pa.Check.isin(list(CACHED_FINISH_REASONS))),
         "engine": pa.Column(pl.Utf8, NON_EMPTY),
     },
     strict=True,

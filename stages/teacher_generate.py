@@ -17,7 +17,9 @@ from sentidistill.icldist.formats import FormatParams
 from sentidistill.params import load_section
 from sentidistill.paths import DATA, METRICS, ROOT
 from sentidistill.teacher.config import PolicyParams, TeacherParams
+from sentidistill.teacher.corpus import TeacherRowsFailed
 from sentidistill.teacher.run import CORPORA, run_teacher_generate
+from sentidistill.teacher.runner import TeacherRunError
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -32,6 +34,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     c = args.corpus
     policy = load_section(f"{c}.policy", PolicyParams)
     formats = load_section("icldist.formats", FormatParams) if c == "icldist" else None
+    try:
+        return _run(c, args, teacher, policy, formats)
+    except (TeacherRowsFailed, TeacherRunError) as exc:
+        raise SystemExit(f"teacher_generate@{c}: {exc}") from None
+
+
+def _run(c: str, args: argparse.Namespace, teacher: TeacherParams, policy: PolicyParams,
+         formats: FormatParams | None) -> dict[str, Any]:  # fmt: skip
     return run_teacher_generate(
         c,
         teacher,

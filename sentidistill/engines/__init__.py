@@ -26,7 +26,9 @@ class OpenAIConfig(StrictModel):
     base_url: str = "http://127.0.0.1:8000/v1"
     api_key_env: str | None = Field(default="OPENAI_API_KEY", description="env var holding the key; unset = none")
     model: str | None = Field(default=None, description="served model name; null = the first of /v1/models")
-    timeout_s: float = Field(default=600.0, gt=0)
+    timeout_s: float = Field(default=600.0, gt=0, description="per request; a slower answer is retried")
+    retries: int = Field(default=4, ge=0, description="retries of a failed request (5xx, 429, timeout, cut, bad JSON)")
+    backoff_s: float = Field(default=0.5, ge=0, description="wait before retry n: backoff_s * 2^n (or Retry-After)")
     max_concurrency: int = Field(default=4, ge=1, description="requests in flight at once")
     chat: bool = Field(default=False, description="true: /v1/chat/completions (the server applies the chat template)")
 
@@ -122,6 +124,8 @@ def load_engine(model: str | Path, config: EngineConfig) -> Engine:
             timeout_s=o.timeout_s,
             max_concurrency=o.max_concurrency,
             chat=o.chat,
+            retries=o.retries,
+            backoff_s=o.backoff_s,
         )
     raise ValueError(f"unknown backend {config.backend!r}")  # pragma: no cover - pydantic guards this
 

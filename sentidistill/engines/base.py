@@ -20,7 +20,8 @@ import numpy as np
 
 from sentidistill.hashing import sha256_file
 
-FinishReason = Literal["stop", "length", "answer_complete"]
+#: "error": the engine failed on this row (``Generation.error`` says why); never cached
+FinishReason = Literal["stop", "length", "answer_complete", "error"]
 
 
 # files of a model folder that do not change its outputs (the model card carries results)
@@ -60,6 +61,7 @@ class Generation:
     n_prompt_tokens: int
     n_completion_tokens: int
     finish_reason: FinishReason
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,19 @@ class RayParams(StrictModel):
     cpus_per_actor: float = Field(gt=0)
     gpus_per_actor: float = Field(ge=0)
     batch_size: int = Field(ge=1, description="rows per actor call (also the progress/shard granularity)")
+    actor_restarts: int = Field(
+        3, ge=0, description="a lost actor is replaced (and its batch retried) at most this often; then the run stops"
+    )
+    resources: dict[str, float] = Field(
+        default_factory=dict, description="custom Ray resources per actor (place actors on chosen nodes)"
+    )
 
 
 class CacheParams(StrictModel):
     dir: str = Field(description="root of the cache; one subfolder per corpus (a DVC out with persist: true)")
-    shard_rows: int = Field(ge=1, description="rows per cache shard: at most this much work is lost on a kill")
+    shard_rows: int = Field(
+        ge=1, description="label scoring: rows per cache shard (generation writes one shard per answered batch)"
+    )
 
 
 class SamplingParams(StrictModel):
@@ -57,6 +65,11 @@ class TeacherParams(StrictModel):
     runner: Literal["ray", "local"] = Field(description="ray: Ray Data actor pool; local: in-process (debugging)")
     ray: RayParams
     cache: CacheParams
+    max_failed_rows: int = Field(
+        0, ge=0,
+        description="rows the engine may fail on (after its retries) before the stage stops; failed rows are "
+        "never cached, stay in the corpus flagged 'teacher_error', and a rerun retries them",
+    )
     sampling: dict[str, SamplingParams] = Field(description="per corpus: knowdist, icldist, icldist_demo_labels")
 
     def sampling_for(self, corpus: str) -> SamplingParams:

@@ -2,8 +2,10 @@
 missing rows, join, flag, apply the exclusion policy, count.
 
 Accounting (stats JSON): ``rows = kept + sum(excluded by reason)`` and
-``teacher rows = cache hits + generated + duplicate prompts`` (rows whose full prompt
-equals an earlier row's are answered once).
+``teacher rows = cache hits + generated + failed + duplicate prompts`` (rows whose full
+prompt equals an earlier row's are answered once). A row the engine failed on stays in the
+corpus flagged ``teacher_error`` (excluded from training, its reason in the stats); more
+than ``teacher.max_failed_rows`` of them stop the stage (:class:`TeacherRowsFailed`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ from sentidistill.teacher.identity import cache_key, identity_label, row_seed, t
 
 log = get_logger(__name__)
 
+#: failed rows listed by key and reason in the stats JSON (the rest are only counted)
+FAILED_ROWS_LISTED = 50
+
+
+class TeacherRowsFailed(RuntimeError):
+    """More rows failed at the teacher than ``teacher.max_failed_rows`` allows. Their answers
+    are not cached, the others are: a rerun asks the teacher for the failed rows only."""
+
+    def __init__(self, message: str, stats: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.stats = stats
 
 
 def templater_for(teacher: TeacherParams) -> Callable[[str], str] | None:
@@ -67,6 +80,7 @@ def generate_table(
     unique = teacher_rows.unique("key", keep="first", maintain_order=True)
     cache = TeacherCache(Path(cache_root) / corpus)
     stale = cache.remove_stale_temp_files()
+    cache.verify()
     before = cache.lookup(unique["key"].to_list())
     hit_keys = set(before["key"].to_list())
     missing = unique.filter(~pl.col("key").is_in(list(hit_keys))).select(
@@ -82,8 +96,18 @@ def generate_table(
         missing, teacher, sampling, cache, parse_special=template is not None, engine_label=label, desc=corpus
     )
     answers = cache.lookup(unique["key"].to_list())
-    if answers.height != unique.height:  # pragma: no cover - generate_missing answers every row
-        raise RuntimeError(f"{unique.height - answers.height} rows have no answer after generation")
+    failed = counters.failed
+    if answers.height + len(failed) != unique.height:
+        raise RuntimeError(  # a shard vanished or was set aside while this run wrote it
+            f"{unique.height - answers.height - len(failed)} rows have no answer after generation: "
+            f"check {cache.root} (see the warnings above) and rerun"
+        )
+    if failed:
+        answers = pl.concat([answers, pl.DataFrame({
+            "key": list(failed), "response": [""] * len(failed), "n_prompt_tokens": [0] * len(failed),
+            "n_completion_tokens": [0] * len(failed), "finish_reason": ["error"] * len(failed),
+            "engine": [label] * len(failed),
+        }, schema=answers.schema)])  # fmt: skip
     gold_rows = req.filter(pl.col("_gold"))
     if "gold" not in gold_rows.columns:
         gold_rows = gold_rows.with_columns(pl.lit(None, dtype=pl.Utf8).alias("gold"))
@@ -97,7 +121,9 @@ def generate_table(
     )
     answers = pl.concat([answers, gold]).unique("key", keep="first", maintain_order=True)
     out = req.join(answers, on="key", how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("response").str.strip_chars() == "")
+        pl.when(pl.col("finish_reason") == "error")
+        .then(pl.lit("teacher_error"))
+        .when(pl.col("response").str.strip_chars() == "")
         .then(pl.lit("empty"))
         .when(pl.col("finish_reason") == "length")
         .then(pl.lit("truncated"))
@@ -125,6 +151,25 @@ def generate_table(
         "teacher_identity": ident,
         "cache": {**cache.stats(), "stale_temp_files_removed": stale},
     }
+    if failed:
+        reasons: dict[str, int] = {}
+        for why in failed.values():
+            reasons[why.split(":")[0]] = reasons.get(why.split(":")[0], 0) + 1
+        by_key = dict(zip(req["key"].to_list(), req["prompt_id"].to_list())) if "prompt_id" in req.columns else {}
+        stats["failed_rows"] = {
+            "count": len(failed),
+            "by_reason": dict(sorted(reasons.items())),
+            "rows": [{"key": k, "prompt_id": by_key.get(k), "error": e} for k, e in list(failed.items())[:FAILED_ROWS_LISTED]],
+        }
+        if len(failed) > teacher.max_failed_rows:
+            first = next(iter(failed.values()))
+            raise TeacherRowsFailed(
+                f"{len(failed)} of {unique.height} teacher prompts failed (first: {first[:300]}); their answers are "
+                f"not cached, the other {answers.height - len(failed)} are. Rerun to retry only the failed rows, or "
+                f"allow up to N failures with teacher.max_failed_rows (now {teacher.max_failed_rows}).",
+                stats,
+            )
+        log.warning("%s: %d rows failed at the teacher; they stay in the corpus flagged teacher_error", corpus, len(failed))
     return out, stats
 
 
@@ -170,10 +215,12 @@ def apply_policy(
     """Add ``keep`` and ``exclude_reason`` (the first reason of ``exclude`` that applies):
     ``empty``/``truncated`` from ``flag``, ``parse_failed`` from a non-null ``parse_error``;
     then, with ``max_label_share``, ``label_balance`` (:func:`balance_labels`)."""
-    listable = [r for r in EXCLUDE_REASONS if r != "label_balance"]  # that one comes from max_label_share
+    # label_balance comes from max_label_share; teacher_error always applies (no answer)
+    listable = [r for r in EXCLUDE_REASONS if r not in ("label_balance", "teacher_error")]
     bad = [r for r in exclude if r not in listable]
     if bad:
         raise ValueError(f"unknown exclusion reasons {bad}; allowed: {listable} (label balance: max_label_share)")
+    exclude = ["teacher_error", *exclude]
     expr = pl.lit(None, dtype=pl.Utf8)
     for reason in reversed([r for r in EXCLUDE_REASONS if r in exclude]):
         cond = pl.col("parse_error").is_not_null() if reason == "parse_failed" else pl.col("flag") == reason
@@ -189,7 +236,7 @@ def apply_policy(
     kept = int(out["keep"].sum())
     if kept + sum(excluded.values()) != out.height:  # pragma: no cover - by construction
         raise AssertionError("exclusion accounting does not add up")
-    policy = {"policy": list(exclude), "kept": kept, "excluded": excluded}
+    policy = {"policy": list(exclude[1:]), "kept": kept, "excluded": excluded}
     if max_label_share is not None:
         policy["max_label_share"] = max_label_share
     return out, policy

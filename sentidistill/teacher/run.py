@@ -19,7 +19,7 @@ from sentidistill.icldist.prompts import parse_answer
 from sentidistill.io import read_parquet, write_json, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.teacher.config import TeacherParams
-from sentidistill.teacher.corpus import apply_policy, generate_table
+from sentidistill.teacher.corpus import TeacherRowsFailed, apply_policy, generate_table
 
 log = get_logger(__name__)
 
@@ -57,7 +57,11 @@ def run_teacher_generate(
         (KNOWDIST_PROMPTS, KNOWDIST_CORPUS) if corpus == "knowdist" else (ICLDIST_PROMPTS, ICLDIST_CORPUS)
     )
     requests = read_parquet(prompts_path, prompt_schema)
-    table, gen_stats = generate_table(requests, teacher, corpus, cache_root)
+    try:
+        table, gen_stats = generate_table(requests, teacher, corpus, cache_root)
+    except TeacherRowsFailed as exc:  # the corpus is not written; the stats say which rows and why
+        write_json(metrics_path, {"corpus": corpus, "status": "failed", **exc.stats})
+        raise
     parse_stats: dict[str, Any] = {}
     if corpus == "icldist":
         if formats is None:

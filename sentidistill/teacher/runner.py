@@ -8,9 +8,11 @@ set), or a cluster when ``teacher.ray.address`` is given (the workers must see t
 
 ``runner: local`` runs the same worker in-process (no Ray), for debugging and the bench.
 
-The driver is the only writer of the cache: it receives answered batches in completion
-order, writes a shard every ``shard_rows`` rows, and flushes what it holds on
-SIGINT/SIGTERM, so a killed run loses at most one shard of work.
+Each worker writes its answered batch to the cache as one shard before returning it
+(:mod:`sentidistill.teacher.worker`), so a kill of the driver or of an actor loses only
+the batches the engine was still working on. A lost actor is replaced and its batch
+retried up to ``teacher.ray.actor_restarts`` times (Ray Data); the driver receives the
+batches in completion order for progress and counts, and collects the rows that failed.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class RunCounters:
     seconds: float = 0.0
     shards_written: int = 0
     runner: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # key -> why the engine failed on it
 
     def as_dict(self) -> dict[str, Any]:
         tps = self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
@@ -52,7 +54,13 @@ class RunCounters:
             "completion_tokens_per_s": round(tps, 3),
             "shards_written": self.shards_written,
             "runner": self.runner,
+            "failed": len(self.failed),
         }
+
+
+class TeacherRunError(RuntimeError):
+    """The teacher stopped (a lost actor that kept dying, a crashed engine): what it answered
+    before is in the cache, and a rerun generates only the rest."""
 
 
 class _Terminated(Exception):
@@ -67,13 +75,16 @@ def _batches(missing: pl.DataFrame, size: int) -> list[pl.DataFrame]:
     return [missing.slice(i, size) for i in range(0, missing.height, size)]
 
 
-def _worker_args(teacher: TeacherParams, sampling: SamplingParams, parse_special: bool, label: str) -> dict[str, Any]:
+def _worker_args(
+    teacher: TeacherParams, sampling: SamplingParams, parse_special: bool, label: str, cache: TeacherCache
+) -> dict[str, Any]:
     return {
         "model": teacher.model,
         "engine_json": teacher.engine.model_dump_json(),
         "sampling_json": sampling.model_dump_json(),
         "parse_special": parse_special,
         "engine_label": label,
+        "cache_dir": str(cache.root.resolve()),
     }
 
 
@@ -123,6 +134,11 @@ def _ray_stream(missing: pl.DataFrame, teacher: TeacherParams, kwargs: dict[str,
         batch_size=r.batch_size,
         num_cpus=r.cpus_per_actor,
         num_gpus=r.gpus_per_actor or None,
+        resources=r.resources or None,
+        # a lost actor (killed, OOM, its node gone) is replaced and its batch retried, a bounded
+        # number of times (Ray Data's default is forever)
+        max_restarts=r.actor_restarts,
+        max_task_retries=r.actor_restarts,
         batch_format="numpy",
     )
     for b in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):
@@ -133,51 +149,50 @@ def generate_missing(
     missing: pl.DataFrame, teacher: TeacherParams, sampling: SamplingParams, cache: TeacherCache,
     *, parse_special: bool, engine_label: str, desc: str = "teacher",
 ) -> RunCounters:  # fmt: skip
-    """Answer every row of ``missing`` (columns key, prompt, seed; unique keys) into ``cache``."""
+    """Answer every row of ``missing`` (columns key, prompt, seed; unique keys) into ``cache``.
+
+    Rows the engine failed on are in ``counters.failed`` (key -> reason), not in the cache."""
     counters = RunCounters(runner=teacher.runner)
     if missing.height == 0:
         return counters
-    kwargs = _worker_args(teacher, sampling, parse_special, engine_label)
+    kwargs = _worker_args(teacher, sampling, parse_special, engine_label, cache)
     stream = _ray_stream if teacher.runner == "ray" else _local_stream
-    pending: list[dict[str, Any]] = []
     if teacher.runner == "ray":
         init_ray(teacher)  # first: ray.init installs its own SIGTERM handler, ours must come after
     bar = progress_bar(missing.height, desc=desc, unit="row")
     old_term = signal.signal(signal.SIGTERM, _raise_terminated)
     t0 = time.perf_counter()
-
-    def flush() -> None:
-        if pending:
-            cache.append(pending)
-            counters.shards_written += 1
-            pending.clear()
-
     try:
         for b in stream(missing, teacher, kwargs):
             n = len(b["key"])
-            for i in range(n):
-                pending.append({c: b[c][i] for c in ("key", "response", "n_prompt_tokens", "n_completion_tokens",
-                                                     "finish_reason", "engine")})  # fmt: skip
-            counters.generated += n
+            errors = [str(e) for e in b["error"]]
+            counters.failed.update({str(k): e for k, e in zip(b["key"], errors) if e})
+            counters.generated += n - sum(1 for e in errors if e)
+            counters.shards_written += int(any(not e for e in errors))
             counters.prompt_tokens += int(sum(b["n_prompt_tokens"]))
             counters.completion_tokens += int(sum(b["n_completion_tokens"]))
-            if len(pending) >= teacher.cache.shard_rows:
-                flush()
             elapsed = time.perf_counter() - t0
             bar.set_postfix_str(f"{counters.completion_tokens / max(elapsed, 1e-9):.1f} tok/s", refresh=False)
             bar.update(n)
     except (KeyboardInterrupt, _Terminated):
-        log.warning("interrupted: saving %d answered rows to the cache before exiting", len(pending))
-        flush()
+        log.warning("interrupted: the answered batches are in the cache; a rerun generates only the rest")
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith("ray"):
+            raise TeacherRunError(
+                f"the teacher run stopped: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}. "
+                f"The {counters.generated} rows answered so far are in {cache.root}; rerun to generate only the rest "
+                "(teacher.ray.actor_restarts sets how often a lost actor is replaced)."
+            ) from exc
         raise
     finally:
         signal.signal(signal.SIGTERM, old_term)
         bar.close()
-    flush()
     counters.seconds = time.perf_counter() - t0
     log.info(
-        "%s: generated %d rows, %d completion tokens in %.1fs (%.1f tok/s)",
+        "%s: generated %d rows, %d completion tokens in %.1fs (%.1f tok/s)%s",
         desc, counters.generated, counters.completion_tokens, counters.seconds,
         counters.completion_tokens / max(counters.seconds, 1e-9),
+        f"; {len(counters.failed)} rows failed" if counters.failed else "",
     )  # fmt: skip
     return counters

@@ -1,4 +1,11 @@
-"""The engine owner: a Ray Data actor (or an in-process object with ``runner: local``)."""
+"""The engine owner: a Ray Data actor (or an in-process object with ``runner: local``).
+
+The worker writes each answered batch to the cache itself, before returning it: an answer
+the engine produced is on disk even if the driver (or this actor) is killed a moment later,
+and a batch Ray retries on a new actor after a lost one is answered into the same
+content-addressed shard. A row the engine fails on is returned with ``finish_reason:
+"error"`` and its reason, and is never written to the cache (a rerun asks for it again).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ import time
 from typing import Any
 
 import numpy as np
+
+from sentidistill.faults import record_engine_calls
 
 
 def _normal_priority() -> None:
@@ -24,35 +33,58 @@ def _normal_priority() -> None:
 class TeacherWorker:
     """Loads the engine once; each call answers a batch of ``{key, prompt, seed}`` rows."""
 
-    def __init__(self, model: str, engine_json: str, sampling_json: str, parse_special: bool, engine_label: str) -> None:
+    def __init__(
+        self, model: str, engine_json: str, sampling_json: str, parse_special: bool, engine_label: str, cache_dir: str,
+    ) -> None:  # fmt: skip
         _normal_priority()
         from sentidistill.engines import EngineConfig, load_engine
+        from sentidistill.teacher.cache import TeacherCache
         from sentidistill.teacher.config import SamplingParams
 
         self.engine = load_engine(model, EngineConfig.model_validate_json(engine_json))
         self.sampling = SamplingParams.model_validate_json(sampling_json)
         self.params = self.sampling.generation_params(parse_special=parse_special)
         self.engine_label = engine_label
+        self.cache = TeacherCache(cache_dir)
+
+    def _generate(self, prompts: list[str], seeds: list[int]) -> list[Any]:
+        if self.sampling.temperature <= 0:
+            return self.engine.generate(prompts, self.params)
+        # one call per row: each row has its own seed (derived from its key)
+        return [self.engine.generate([p], dataclasses.replace(self.params, seed=s))[0] for p, s in zip(prompts, seeds)]
+
+    def _generate_isolating_failures(self, prompts: list[str], seeds: list[int]) -> list[Any]:
+        """The batch at once; if it fails, row by row, so one bad row (a prompt too long for
+        the context, a request the server keeps refusing) fails alone with its reason."""
+        from sentidistill.engines.base import Generation
+
+        try:
+            return self._generate(prompts, seeds)
+        except Exception as exc:
+            if len(prompts) == 1:
+                return [Generation("", 0, 0, "error", error=f"{type(exc).__name__}: {exc}"[:1000])]
+        return [self._generate_isolating_failures([p], [s])[0] for p, s in zip(prompts, seeds)]
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        keys = [str(k) for k in batch["key"]]
         prompts = [str(p) for p in batch["prompt"]]
         t0 = time.perf_counter()
-        if self.sampling.temperature <= 0:
-            gens = self.engine.generate(prompts, self.params)
-        else:  # one call per row: each row has its own seed (derived from its key)
-            gens = [
-                self.engine.generate([p], dataclasses.replace(self.params, seed=int(s)))[0]
-                for p, s in zip(prompts, batch["seed"])
-            ]
+        gens = self._generate_isolating_failures(prompts, [int(s) for s in batch["seed"]])
         elapsed = time.perf_counter() - t0
+        answered = [(k, g) for k, g in zip(keys, gens) if g.finish_reason != "error"]
+        record_engine_calls(k for k, _ in answered)
+        self.cache.append([
+            {"key": k, "response": g.text, "n_prompt_tokens": g.n_prompt_tokens,
+             "n_completion_tokens": g.n_completion_tokens,
+             "finish_reason": "stop" if g.finish_reason == "answer_complete" else g.finish_reason,
+             "engine": self.engine_label}
+            for k, g in answered
+        ])  # fmt: skip
         return {
-            "key": np.asarray([str(k) for k in batch["key"]], dtype=object),
-            "response": np.asarray([g.text for g in gens], dtype=object),
+            "key": np.asarray(keys, dtype=object),
             "n_prompt_tokens": np.asarray([g.n_prompt_tokens for g in gens], dtype=np.int64),
             "n_completion_tokens": np.asarray([g.n_completion_tokens for g in gens], dtype=np.int64),
-            "finish_reason": np.asarray(["stop" if g.finish_reason == "answer_complete" else g.finish_reason
-                                         for g in gens], dtype=object),  # fmt: skip
-            "engine": np.asarray([self.engine_label] * len(gens), dtype=object),
+            "error": np.asarray([g.error or "" for g in gens], dtype=object),
             "elapsed_s": np.full(len(gens), elapsed / max(len(gens), 1), dtype=np.float64),
         }
 

@@ -7,10 +7,12 @@ from tests.sentidistill.engines.conftest import free_port
 
 
 def test_unreachable_server_says_what_to_check():
-    with pytest.raises(OpenAIServerError, match="base_url"):
-        OpenAIEngine(f"http://127.0.0.1:{free_port()}/v1", model="m", retries=0, timeout_s=2).generate(
-            ["hi"], GenerationParams(max_new_tokens=2)
-        )
+    """A request that keeps failing becomes that row's error result (the batch's other rows keep theirs)."""
+    eng = OpenAIEngine(f"http://127.0.0.1:{free_port()}/v1", model="m", retries=1, backoff_s=0, timeout_s=2)
+    (g,) = eng.generate(["hi"], GenerationParams(max_new_tokens=2))
+    assert g.finish_reason == "error" and "base_url" in g.error and "2 attempts" in g.error
+    with pytest.raises(OpenAIServerError, match="base_url"):  # listing models has no row to fail
+        OpenAIEngine(f"http://127.0.0.1:{free_port()}/v1", retries=0, timeout_s=2)
 
 
 @pytest.mark.slow

@@ -12,8 +12,13 @@ from sentidistill.teacher.config import TeacherParams
 
 
 class EchoEngine(Engine):
+    """Answers with the prompt's last 3 words. A prompt containing a word of ``failing``
+    makes ``generate`` raise (a crashed batch), the way a real engine fails on a bad row."""
+
     backend = "echo"
-    calls: list[str] = []
+    calls: list[str] = []  # prompts answered
+    attempts: list[str] = []  # prompts asked (answered or not)
+    failing: set[str] = set()
 
     def tokenize(self, text, *, add_special_tokens=True):
         return list(range(len(text.split())))
@@ -25,6 +30,10 @@ class EchoEngine(Engine):
         return np.zeros((len(prompts), len(continuations)), dtype=np.float32)
 
     def generate(self, prompts, params: GenerationParams):
+        EchoEngine.attempts.extend(prompts)
+        bad = [p for p in prompts if EchoEngine.failing & set(p.split())]
+        if bad:
+            raise RuntimeError(f"engine failed on {bad[0]!r}")
         out = []
         for p in prompts:
             EchoEngine.calls.append(p)
@@ -40,6 +49,8 @@ def echo_engine(monkeypatch):
     import sentidistill.engines as engines
 
     EchoEngine.calls = []
+    EchoEngine.failing = set()
+    EchoEngine.attempts = []
     monkeypatch.setattr(engines, "load_engine", lambda model, config: EchoEngine())
     return EchoEngine
 

@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from sentidistill.teacher.cache import TeacherCache
-from sentidistill.teacher.corpus import apply_policy, generate_table, label_cap
+from sentidistill.teacher.corpus import TeacherRowsFailed, apply_policy, generate_table, label_cap
 from tests.sentidistill.teacher.conftest import IDENTITY, requests, teacher_params
 
 
@@ -13,7 +13,7 @@ def _run(reqs, tmp_path, **over):
 def test_only_missing_rows_reach_the_teacher(echo_engine, tmp_path):
     out, st = _run(requests(7), tmp_path)
     assert st["generated"] == 7 and st["cache_hits"] == 0 and len(echo_engine.calls) == 7
-    assert st["cache"]["shards"] == 2  # batches of 2, a shard once >= 3 rows wait: 4 + 3
+    assert st["cache"]["shards"] == 4  # batches of 2: one shard per answered batch (2 + 2 + 2 + 1)
     echo_engine.calls.clear()
     # 1 new text + 7 old: only the new one is generated
     more = pl.concat([requests(7), requests(1, extra="new").with_columns(pl.lit("f" * 16).alias("prompt_id"))])
@@ -45,9 +45,9 @@ def test_flags_and_policy(echo_engine, tmp_path):
     )
     out, st = _run(reqs, tmp_path)
     assert out["flag"].to_list() == [None, "empty", "truncated"]
-    assert st["flags"] == {"empty": 1, "truncated": 1}
+    assert st["flags"] == {"empty": 1, "truncated": 1, "teacher_error": 0}
     kept, pst = apply_policy(out, ["empty"])
-    assert kept["keep"].to_list() == [True, False, True] and pst["excluded"] == {"empty": 1}
+    assert kept["keep"].to_list() == [True, False, True] and pst["excluded"] == {"empty": 1, "teacher_error": 0}
     kept, pst = apply_policy(out, ["empty", "truncated"])
     assert pst["kept"] == 1 and pst["kept"] + sum(pst["excluded"].values()) == 3
     with pytest.raises(ValueError, match="unknown exclusion"):
@@ -59,7 +59,7 @@ def test_parse_failed_policy():
     out, st = apply_policy(df, ["empty", "truncated", "parse_failed"])
     assert out["exclude_reason"].to_list() == [None, "parse_failed", "empty"]
     assert st == {"policy": ["empty", "truncated", "parse_failed"], "kept": 1,
-                  "excluded": {"empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
+                  "excluded": {"teacher_error": 0, "empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
 
 
 def test_label_cap():
@@ -84,7 +84,7 @@ def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_eve
     kept = out.filter(pl.col("keep"))
     assert kept.filter(pl.col("label_set") == "basic")["parsed"].list.first().value_counts()["count"].to_list() == [2, 2]
     assert kept.filter(pl.col("label_set") == "signed").height == 6 and kept.filter(pl.col("task") == "emotion").height == 1
-    assert st["excluded"] == {"empty": 1, "parse_failed": 0, "label_balance": 5} and st["max_label_share"] == 0.5
+    assert st["excluded"] == {"teacher_error": 0, "empty": 1, "parse_failed": 0, "label_balance": 5} and st["max_label_share"] == 0.5
     assert st["kept"] + sum(st["excluded"].values()) == df.height
     dropped = set(out.filter(pl.col("exclude_reason") == "label_balance")["prompt_id"])
     negatives = df.filter(pl.col("parsed").list.first() == "negative").sort("prompt_id")["prompt_id"].to_list()
@@ -126,3 +126,36 @@ def test_sampled_rows_get_key_derived_seeds(echo_engine, tmp_path, monkeypatch):
     out, _ = _run(requests(3), tmp_path, sampling=samp)
     assert seen == [int(k[:8], 16) for k in out["key"].to_list()]
     assert TeacherCache(tmp_path / "cache" / "knowdist").stats()["unique_keys"] == 3
+
+
+def test_a_failing_row_fails_alone_is_never_cached_and_only_it_is_retried(echo_engine, tmp_path):
+    """The batch holding a bad row is answered row by row: its neighbour keeps its answer, the
+    bad row is recorded with its reason (not dropped, not given another row's answer), the
+    stage stops unless teacher.max_failed_rows allows it, and a rerun asks only for that row."""
+    reqs = requests(5)  # batches of 2: [0, 1], [2, 3], [4]
+    echo_engine.failing = {"3"}
+    with pytest.raises(TeacherRowsFailed, match="1 of 5 teacher prompts failed") as exc:
+        _run(reqs, tmp_path)
+    assert exc.value.stats["failed_rows"]["count"] == 1
+    (row,) = exc.value.stats["failed_rows"]["rows"]
+    assert row["prompt_id"] == f"{3:016x}" and "engine failed on" in row["error"]
+    assert TeacherCache(tmp_path / "cache" / "knowdist").stats()["unique_keys"] == 4  # the answered ones
+
+    echo_engine.calls.clear()
+    echo_engine.attempts.clear()
+    out, st = _run(reqs, tmp_path, max_failed_rows=1)  # allowed now: the row stays, flagged
+    assert st["cache_hits"] == 4 and st["generated"] == 0 and st["failed"] == 1
+    assert echo_engine.calls == [] and [a.split()[1] for a in echo_engine.attempts] == ["3"]  # only row 3 was asked
+    bad = out.filter(pl.col("prompt_id") == f"{3:016x}")
+    assert bad["flag"].to_list() == ["teacher_error"] and bad["response"].to_list() == [""]
+    assert bad["finish_reason"].to_list() == ["error"]
+    good = out.filter(pl.col("prompt_id") != f"{3:016x}")
+    assert all(r.endswith(f"world {m.split()[1]}") for r, m in zip(good["response"], good["user_message"]))
+    kept, pst = apply_policy(out, ["empty"])
+    assert pst["excluded"]["teacher_error"] == 1 and pst["kept"] == 4
+
+    echo_engine.failing = set()  # the server recovered: a rerun generates that row only
+    echo_engine.calls.clear()
+    out, st = _run(reqs, tmp_path)
+    assert st["generated"] == 1 and st["cache_hits"] == 4 and "failed_rows" not in st
+    assert len(echo_engine.calls) == 1 and out["flag"].null_count() == 5
