@@ -77,10 +77,15 @@ class EncoderClassifier:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
+
         if threads:
             torch.set_num_threads(threads)
-        tok = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForSequenceClassification.from_pretrained(str(path))
+        require_safetensors(path)  # never unpickle weights (a .bin-only folder is refused)
+        trust = remote_code_allowed(path)
+        tok = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust)
+        model = AutoModelForSequenceClassification.from_pretrained(str(path), trust_remote_code=trust,
+                                                                   use_safetensors=True)  # fmt: skip
         return cls(model, tok, max_length=max_length, name=str(path))
 
     @classmethod
@@ -92,12 +97,18 @@ class EncoderClassifier:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
+
         torch.manual_seed(seed)
         id2label = dict(enumerate(labels))
+        require_safetensors(base)
+        trust = remote_code_allowed(base)
         model = AutoModelForSequenceClassification.from_pretrained(
-            str(base), num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()}
-        )
-        return cls(model, AutoTokenizer.from_pretrained(str(base)), max_length=max_length, name=f"untrained:{base}")
+            str(base), num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
+            trust_remote_code=trust, use_safetensors=True,
+        )  # fmt: skip
+        tok = AutoTokenizer.from_pretrained(str(base), trust_remote_code=trust)
+        return cls(model, tok, max_length=max_length, name=f"untrained:{base}")
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 32, desc: str | None = "predict") -> np.ndarray:
         """Class probabilities ``[len(texts), n_labels]`` (float32), in ``self.labels`` order."""

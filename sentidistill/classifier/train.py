@@ -209,6 +209,8 @@ def train_classifier(
         set_seed,
     )
 
+    from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
+
     if params.threads:
         torch.set_num_threads(params.threads)
     label_names = list(label_params.labels)
@@ -228,11 +230,14 @@ def train_classifier(
     log.info("classifier: %d train / %d held-out rows, base %s, %s labels", train_df.height, held_df.height, base,
              params.label_type)  # fmt: skip
     set_seed(params.seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    require_safetensors(base)  # never unpickle weights (a .bin-only folder is refused)
+    trust = remote_code_allowed(base)  # off unless the encoder's registry entry turns it on
+    tokenizer = AutoTokenizer.from_pretrained(str(base), trust_remote_code=trust)
     id2label = dict(enumerate(label_names))
     model = AutoModelForSequenceClassification.from_pretrained(
-        str(base), num_labels=n_labels, id2label=id2label, label2id={v: k for k, v in id2label.items()}
-    )
+        str(base), num_labels=n_labels, id2label=id2label, label2id={v: k for k, v in id2label.items()},
+        trust_remote_code=trust, use_safetensors=True,
+    )  # fmt: skip
     model.config.problem_type = "single_label_classification"
 
     def encode(df: pl.DataFrame) -> tuple[dict[str, list], int]:

@@ -82,6 +82,8 @@ class TransformersEngine(Engine):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
+
         if threads:
             torch.set_num_threads(threads)
         self._torch = torch
@@ -90,10 +92,14 @@ class TransformersEngine(Engine):
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_size = max_batch_size
         self.share_prefix = share_prefix
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
+        require_safetensors(self.model_path)  # never unpickle weights (a .bin-only folder is refused)
+        trust = remote_code_allowed(self.model_path)  # off unless the model's registry entry turns it on
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, trust_remote_code=trust)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, dtype=getattr(torch, dtype))
+        self.model = AutoModelForCausalLM.from_pretrained(
+            self.model_path, dtype=getattr(torch, dtype), trust_remote_code=trust, use_safetensors=True
+        )
         self.model.eval()
 
     # ------------------------------------------------------------------ basics

@@ -48,9 +48,14 @@ class VLLMEngine(Engine):
         max_model_len: int | None = None,
         seed: int = 0,
     ) -> None:
+        from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
+
+        self.model_path = str(model_path)
+        gguf = self.model_path.lower().endswith(".gguf")
+        if not gguf:
+            require_safetensors(self.model_path)  # never unpickle weights (a .bin-only folder is refused)
         vllm = _import_vllm()
         self._vllm = vllm
-        self.model_path = str(model_path)
         self.dtype = dtype
         self.tensor_parallel_size = tensor_parallel_size
         self.llm = vllm.LLM(
@@ -61,6 +66,9 @@ class VLLMEngine(Engine):
             max_model_len=max_model_len,
             enable_prefix_caching=True,
             seed=seed,
+            # off unless the model's registry entry turns it on; "auto" would fall back to .bin pickles
+            trust_remote_code=remote_code_allowed(self.model_path),
+            load_format="gguf" if gguf else "safetensors",
         )
         self.tokenizer = self.llm.get_tokenizer()
 

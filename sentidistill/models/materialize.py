@@ -41,6 +41,7 @@ from sentidistill.models.registry import (
     PypiGgufSource,
     SaveDtype,
 )
+from sentidistill.models.safe_load import require_safetensors
 
 log = get_logger("sentidistill.models.materialize")
 
@@ -187,7 +188,8 @@ def convert_gguf(gguf_path: Path, hf_dir: Path, dtype: SaveDtype, *, tie_word_em
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     t0 = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+    # a GGUF carries no code: trust_remote_code stays off (the weights come from the GGUF, not from pickles)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name, trust_remote_code=False)
     t_tok = time.perf_counter() - t0
     chat_template = gguf_chat_template(gguf_path)
     _finish_tokenizer(tokenizer, chat_template)
@@ -198,6 +200,7 @@ def convert_gguf(gguf_path: Path, hf_dir: Path, dtype: SaveDtype, *, tie_word_em
         gguf_file=gguf_path.name,
         quantization_config=GgufConfig(dequantize=True),
         dtype=_torch_dtype(dtype),
+        trust_remote_code=False,
     )
     t_load = time.perf_counter() - t0
     # dequantize=True must leave a plain model: save_pretrained/Trainer refuse quantized ones.
@@ -258,10 +261,14 @@ def convert_hf(spec: HfSource | LocalSource, hf_dir: Path, dtype: SaveDtype) -> 
     kwargs: dict[str, Any] = {}
     if isinstance(spec, HfSource) and spec.revision:
         kwargs["revision"] = spec.revision
+    require_safetensors(source)  # a local folder of pickles only: refused before transformers sees it
     t0 = time.perf_counter()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=_torch_dtype(dtype), **kwargs)
+        # repository code runs only when the registry entry says so; weights only from safetensors
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=spec.trust_remote_code, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=_torch_dtype(dtype), trust_remote_code=spec.trust_remote_code, use_safetensors=True, **kwargs
+        )
     except OSError as exc:
         if isinstance(spec, HfSource):
             raise ModelDownloadError(f"{_hf_error_hint(spec)} ({type(exc).__name__}: {exc})") from exc

@@ -13,7 +13,9 @@ Four kinds of source (a discriminated union on ``source``):
   sha256-verified.
 
 ``hf`` and ``local`` folders are causal LMs unless ``model_class: encoder`` (then the folder is
-copied as it is instead of being re-saved through ``AutoModelForCausalLM``).
+copied as it is instead of being re-saved through ``AutoModelForCausalLM``). Their repository code
+(``auto_map`` + ``modeling_*.py``) never runs unless the entry sets ``trust_remote_code: true``
+(:mod:`sentidistill.models.safe_load`).
 
 :func:`resolve` turns what a user typed -- a registry name, a role (``student`` /
 ``teacher``), an HF id that is not in the registry, or a local path -- into a
@@ -26,7 +28,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from sentidistill.params import ParamsError, StrictModel, load_section, parse_section
 from sentidistill.paths import PARAMS_FILE
@@ -106,14 +108,31 @@ class PypiGgufSource(StrictModel):
 ModelClass = Literal["causal_lm", "encoder"]
 
 
-class HfSource(StrictModel):
+class RemoteCodeOptIn(StrictModel):
+    """A source whose folder may ship repository code: it runs only when the entry asks for it explicitly."""
+
+    trust_remote_code: bool = Field(
+        default=False, description="run the model's own Python code (auto_map) when loading; only for code you trust"
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_default_trust(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """The default stays out of dumps: manifests (DVC outputs) of entries without the flag keep their bytes."""
+        data = handler(self)
+        trust = data.pop("trust_remote_code", False)
+        if trust:
+            data["trust_remote_code"] = trust  # last, after the fields that say where the weights come from
+        return data
+
+
+class HfSource(RemoteCodeOptIn):
     source: Literal["hf"]
     id: str = Field(pattern=_HF_ID.pattern, description="hub id 'org/name'")
     revision: str | None = Field(default=None, description="branch, tag or commit; null = default branch")
     model_class: ModelClass = Field(default="causal_lm", description="encoder: copy the folder as it is")
 
 
-class LocalSource(StrictModel):
+class LocalSource(RemoteCodeOptIn):
     source: Literal["local"]
     path: str = Field(min_length=1, description="an HF folder or a .gguf file (relative to the repo root)")
     sha256: str | None = Field(default=None, pattern=SHA256_PATTERN, description="verified for a .gguf file")

@@ -233,9 +233,14 @@ def interpolate_weights(model: Any, start_hf: Path, alpha: float) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
+    from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
+
     if alpha >= 1.0:
         return model
-    start = AutoModelForCausalLM.from_pretrained(start_hf, dtype=torch.float32).state_dict()
+    require_safetensors(start_hf)
+    start = AutoModelForCausalLM.from_pretrained(
+        start_hf, dtype=torch.float32, trust_remote_code=remote_code_allowed(start_hf), use_safetensors=True
+    ).state_dict()
     seen: set[int] = set()
     with torch.no_grad():
         for name, p in model.state_dict().items():
@@ -357,10 +362,14 @@ def train_stage(
     from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
+    from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
+
     choice = resolve_precision(hp.precision)
     log.info("%s: precision %s (%s: %s)", stage, choice.used, choice.requested, choice.reason)
     hp = hp.model_copy(update={"precision": choice.used})  # what ran, in the fingerprint and manifest
-    tokenizer = AutoTokenizer.from_pretrained(base_hf)
+    require_safetensors(base_hf)  # never unpickle weights (a .bin-only folder is refused)
+    trust = remote_code_allowed(base_hf)  # off unless the base model's registry entry turns it on
+    tokenizer = AutoTokenizer.from_pretrained(base_hf, trust_remote_code=trust)
     if any("label_spans" in r for r in records):
         records = tokenize_with_label_spans(records, tokenizer)
         data_stats = {**data_stats, "loss_tokens": sum(sum(r["completion_mask"]) for r in records)}
@@ -380,7 +389,8 @@ def train_stage(
 
     torch.manual_seed(hp.seed)
     score_labelled_positions_only()
-    model = AutoModelForCausalLM.from_pretrained(base_hf, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(base_hf, dtype=torch.float32, trust_remote_code=trust,
+                                                 use_safetensors=True)  # fmt: skip
     args = sft_config(hp, ckpt_dir, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
                       save_total_limit=cfg.save_total_limit, chat_template=cfg.chat_template)
     callbacks = [_stop_after(stop_after_steps)] if stop_after_steps else None

@@ -1,7 +1,7 @@
 """Child process of the resume test: stage logic of `teacher_generate knowdist` with the
 tiny SmolLM2 teacher on a small synthetic prompt table.
 
-    python -m tests.stages.teacher_child WORKDIR N_PROMPTS RUNNER [BATCH_SIZE] [N_PARALLEL]
+    python -m tests.stages.teacher_child WORKDIR N_PROMPTS RUNNER [BATCH_SIZE] [N_PARALLEL] [ACTOR_RESTARTS] [RAY_ADDRESS]
 
 Fault injection and the engine-call audit log come from the environment
 (``SENTIDISTILL_FAILPOINT``, ``SENTIDISTILL_ENGINE_CALL_LOG``: :mod:`sentidistill.faults`).
@@ -24,7 +24,10 @@ from sentidistill.teacher.run import run_teacher_generate
 WORDS = "great awful service movie plot food waiter slow fast loved hated price quality screen battery".split()
 
 
-def tiny_teacher(runner: str, shard_rows: int = 2, batch_size: int = 1, n_parallel: int = 1) -> TeacherParams:
+def tiny_teacher(
+    runner: str, shard_rows: int = 2, batch_size: int = 1, n_parallel: int = 1, actor_restarts: int = 3,
+    address: str | None = None,
+) -> TeacherParams:  # fmt: skip
     return parse_section(
         "teacher",
         {
@@ -33,7 +36,7 @@ def tiny_teacher(runner: str, shard_rows: int = 2, batch_size: int = 1, n_parall
             "engine": {"backend": "llamacpp", "threads": 1, "n_ctx": 1024, "n_parallel": n_parallel},
             "runner": runner,
             "ray": {"num_cpus": 2, "object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1,
-                    "gpus_per_actor": 0, "batch_size": batch_size},
+                    "gpus_per_actor": 0, "batch_size": batch_size, "actor_restarts": actor_restarts, "address": address},
             "cache": {"dir": "cache", "shard_rows": shard_rows},
             "sampling": {"knowdist": {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
         },  # fmt: skip
@@ -52,12 +55,16 @@ def make_prompts(path: Path, n: int) -> pl.DataFrame:
     return write_parquet(df, path, KNOWDIST_PROMPTS)
 
 
-def main(workdir: str, n: str, runner: str, batch_size: str = "1", n_parallel: str = "1") -> None:
+def main(
+    workdir: str, n: str, runner: str, batch_size: str = "1", n_parallel: str = "1", actor_restarts: str = "3",
+    address: str = "",
+) -> None:  # fmt: skip
     work = Path(workdir)
     prompts = work / "knowdist_prompts.parquet"
     if not prompts.exists():
         make_prompts(prompts, int(n))
-    teacher = tiny_teacher(runner, batch_size=int(batch_size), n_parallel=int(n_parallel))
+    teacher = tiny_teacher(runner, batch_size=int(batch_size), n_parallel=int(n_parallel),
+                           actor_restarts=int(actor_restarts), address=address or None)  # fmt: skip
     run_teacher_generate("knowdist", teacher, ["empty"], prompts, work / "out", work / "cache", work / "stats.json")
 
 
