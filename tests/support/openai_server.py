@@ -134,7 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, obj: Any, headers: Mapping[str, str] | None = None) -> None:
         self._send(status, json.dumps(obj).encode("utf-8"), headers)
 
-    def _send_error(self, status: HTTPStatus, message: str, kind: str, headers: Mapping[str, str] | None = None) -> None:
+    def _send_error(
+        self, status: HTTPStatus, message: str, kind: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self._send_json(status, {"error": {"message": message, "type": kind, "code": int(status)}}, headers)
 
     def _record(self, prompt: str | None, action: str, body: dict[str, Any] | None, attempt: int = 0) -> None:
