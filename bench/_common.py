@@ -9,6 +9,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from sentidistill.io import write_text
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -37,6 +39,6 @@ def write_result(name: str, *, measured: dict[str, Any], baseline: dict[str, Any
         "ratio": ratio,
         **extra,
     }
-    out.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(out, json.dumps(payload, indent=2, sort_keys=True) + "\n")  # atomic: a kill keeps the last result
     print(f"wrote {out}")
     return out

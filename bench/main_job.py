@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench._common import write_result  # noqa: E402
+from sentidistill.io import write_text  # noqa: E402
 
 GOAL_SECONDS = 60 * 60
 FRESH_DIRS = ("data/teacher_cache", ".cache")
@@ -108,7 +109,7 @@ def add_fp32_training(name: str) -> int:
     result["fp32_training"] = {**fp32, "load_average_before": [round(x, 2) for x in load_before],
                                "how": "bench.main_job --fp32-only: both SFT stages again, precision fp32, same corpora"}
     result["total_seconds_with_fp32_training"] = round(result["measured"]["total_seconds"] + delta, 1)
-    path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(f"fp32 training {fp32}; whole DAG with fp32 training: {result['total_seconds_with_fp32_training']} s -> {path}")
     return 0
 

@@ -83,7 +83,7 @@ def sequential_server_generations(
     """The notebook's way: a llama_cpp.server, one request at a time. (generations, seconds
     of the requests, server start excluded)."""
     port = _free_port()
-    log = open(tempfile.mktemp(suffix=".log"), "wb")
+    log = open(tempfile.mktemp(suffix=".log"), "wb")  # the server's own log, not an artifact
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
          "--n_threads", str(threads), "--n_ctx", str(n_ctx), "--model_alias", "teacher"],

@@ -143,8 +143,8 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 # ------------------------------------------------------------------- files and folders for libraries
-# Every artifact writer goes through this module (tests/sentidistill/test_io.py scans the code
-# for raw writes): a kill or a full disk during a write leaves the previous artifact or none.
+# Every artifact writer goes through this module (tests/sentidistill/test_no_raw_writes.py scans
+# the code for raw writes): a kill or a full disk during a write leaves the previous artifact or none.
 
 #: a folder artifact is built in ``.<name>.partial`` beside it; the folder it replaces waits in ``.<name>.old``
 PARTIAL_SUFFIX = ".partial"

@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from sentidistill.io import write_text
 from sentidistill.paths import PARAMS_FILE, ROOT
 
 PRESETS_DIR = ROOT / "presets"
@@ -362,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             print(apply_text(text, override), end="")
             return 0
         out = a.out or a.params
-        Path(out).write_text(apply_text(text, override, header=f"{a.name} (python -m sentidistill.presets apply {a.name})"), encoding="utf-8")
+        write_text(out, apply_text(text, override, header=f"{a.name} (python -m sentidistill.presets apply {a.name})"))
         print(f"wrote {out} (preset {a.name!r}); `dvc status` shows what it invalidates")
         return 0
     except PresetError as exc:

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from sentidistill.io import atomic_path
 from sentidistill.log import get_logger, progress_bar
 
 log = get_logger("sentidistill.classifier.predict")  # not __name__: "__main__" under -m
@@ -220,22 +219,14 @@ def _writable(df: pl.DataFrame, fmt: str) -> pl.DataFrame:
 def write_output(df: pl.DataFrame, path: Path) -> None:
     """Atomic write (temp file + rename) in the format of ``path``'s extension."""
     fmt = input_format(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        out = _writable(df, fmt)
+    out = _writable(df, fmt)
+    with atomic_path(path) as tmp:
         if fmt == "jsonl":
             out.write_ndjson(tmp)
         elif fmt == "csv":
             out.write_csv(tmp)
         else:
             out.write_parquet(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --------------------------------------------------------------------------- predict

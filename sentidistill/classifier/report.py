@@ -13,7 +13,6 @@ produces it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,7 @@ import polars as pl
 from schemas.classifier import PREDICTIONS
 from sentidistill.classifier.evaluate import STUDENT, UNTRAINED
 from sentidistill.classifier.train import CARD, SUMMARY, model_card
-from sentidistill.io import read_parquet, write_json, write_text
+from sentidistill.io import atomic_folder, read_parquet, write_json, write_text
 from sentidistill.log import get_logger
 from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.metrics import classification_scores
@@ -237,14 +236,9 @@ def export_model(student_dir: Path, out_dir: Path, sentibench_md: str) -> Path:
     summary = _load_json(student_dir / SUMMARY)
     if summary is None:
         raise FileNotFoundError(f"{student_dir / SUMMARY} not found: run `dvc repro classifier_train` first")
-    work = out_dir.with_name(f".{out_dir.name}.partial")
-    if work.exists():
-        shutil.rmtree(work)
-    shutil.copytree(student_dir, work)
-    write_text(work / CARD, model_card(summary, sentibench_md))
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(work, out_dir)
+    with atomic_folder(out_dir) as work:  # the previous export stays until the new one is complete
+        shutil.copytree(student_dir, work, dirs_exist_ok=True)
+        write_text(work / CARD, model_card(summary, sentibench_md))
     return out_dir
 
 

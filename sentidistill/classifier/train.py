@@ -30,7 +30,7 @@ import polars as pl
 from schemas.classifier import labels_schema
 from sentidistill.classifier.config import LabelParams, TrainParams
 from sentidistill.classifier.parse import PARSE_ERRORS
-from sentidistill.io import read_parquet, write_json, write_text
+from sentidistill.io import atomic_folder, read_parquet, write_json, write_text
 from sentidistill.log import get_logger
 from sentidistill.sentibench.metrics import classification_scores
 
@@ -303,14 +303,6 @@ def train_classifier(
         for e in history if "epoch" in e and ("loss" in e or "eval_loss" in e)
     ]  # fmt: skip
 
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    trainer.model.save_pretrained(out_dir)
-    tokenizer.model_max_length = params.inference_max_length
-    tokenizer.save_pretrained(out_dir)
-    shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints: only needed during the run
-
     if git_rev is None:
         from sentidistill.training.sft import git_revision
 
@@ -351,8 +343,15 @@ def train_classifier(
         },
         "git_revision": git_rev,
     }
-    write_json(out_dir / SUMMARY, summary)
-    write_text(out_dir / CARD, model_card(summary))
+    out_dir = Path(out_dir)
+    # built beside out_dir and swapped in whole: a kill or a full disk leaves the previous folder
+    with atomic_folder(out_dir) as work:
+        trainer.model.save_pretrained(work)
+        tokenizer.model_max_length = params.inference_max_length
+        tokenizer.save_pretrained(work)
+        write_json(work / SUMMARY, summary)
+        write_text(work / CARD, model_card(summary))
+    shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints: only needed during the run
     write_json(metrics_path, summary)
     log.info("classifier: best epoch %s, held-out macro-F1 %s (vs teacher labels), %.0fs -> %s",
              summary["training"]["best_epoch"], summary["heldout"]["macro_f1"], train_s, out_dir)  # fmt: skip

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sentidistill.hashing import sha256_file
-from sentidistill.io import write_json
+from sentidistill.io import partial_folder, replace_folder, write_json
 from sentidistill.log import get_logger
 from sentidistill.models.install import install_command, locate_files, locate_folder
 from sentidistill.models.registry import (
@@ -448,7 +448,7 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
     if isinstance(spec, PypiFolderSource):
         locate_folder(name, spec)
 
-    work = out_dir.with_name(f".{out_dir.name}.partial")
+    work = partial_folder(out_dir)  # kept when a run fails: a verified model.gguf in it is reused
     work.mkdir(parents=True, exist_ok=True)
     hf_dir = work / HF_SUBDIR
     if hf_dir.exists():
@@ -485,14 +485,7 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
             path.chmod(0o644)
 
     # Swap into place: out_dir is either the old complete folder or the new complete one.
-    old = out_dir.with_name(f".{out_dir.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(work, out_dir)
-    if old.exists():
-        shutil.rmtree(old)
+    replace_folder(work, out_dir)
     log.info(
         "%s: materialized at %s (%s, %.1fM params, %s) in %.1fs (%s)",
         name, out_dir, facts["architecture"], (facts["n_params"] or 0) / 1e6,

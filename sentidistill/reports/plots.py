@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sentidistill.io import atomic_path
+
 # removal reasons of metrics/corpus.json, in pipeline order (ingest -> dedup -> decontaminate)
 ACCOUNTING_STEPS = [
     ("rejected", "rejected (ingest: empty/length/malformed)"),
@@ -34,7 +36,8 @@ def save_figure(fig, out_base: Path) -> list[Path]:
     for ext in ("png", "svg"):
         p = out_base.with_suffix(f".{ext}")
         # no timestamp in the SVG: reruns are byte-identical
-        fig.savefig(p, metadata={"Date": None} if ext == "svg" else None)
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, format=ext, metadata={"Date": None} if ext == "svg" else None)
         written.append(p)
     pyplot().close(fig)
     return written

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from sentidistill.training.sft import CARD, HF_DIR, MANIFEST, copy_model_folder, model_card
+from sentidistill.training.sft import HF_DIR, MANIFEST, copy_model_folder, model_card
 
 
 def sentibench_section(results: Mapping[str, Mapping[str, Any]], baseline: str | None) -> str:
@@ -47,6 +47,6 @@ def export_student(src_root: Path, out_root: Path, results: Mapping[str, Mapping
     manifest.update(name=out_root.name, exported_from=src_root.name, sentibench={
         k: {"avg": v.get("avg"), "categories": v.get("categories")} for k, v in results.items()})
     section = sentibench_section(results, baseline)
-    copy_model_folder(src_root / HF_DIR, out_root, manifest)
-    (out_root / HF_DIR / CARD).write_text(model_card(manifest, section), encoding="utf-8")
+    # the card with the SentiBench section is written before the swap: a kill never leaves a half card
+    copy_model_folder(src_root / HF_DIR, out_root, manifest, card=model_card(manifest, section))
     return manifest

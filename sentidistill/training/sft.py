@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sentidistill.io import write_json
+from sentidistill.io import atomic_folder, atomic_path, write_json, write_text
 from sentidistill.precision import resolve_precision
 from sentidistill.log import get_logger
 from sentidistill.training.config import StageHparams, TrainingParams
@@ -166,7 +166,7 @@ def log_rows(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def write_log(rows: list[dict[str, Any]], csv_path: Path, title: str) -> list[Path]:
     """CSV for ``dvc plots`` + static PNG/SVG (matplotlib Agg) next to it."""
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_path(csv_path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
         w.writeheader()
         w.writerows(rows)
@@ -185,7 +185,8 @@ def write_log(rows: list[dict[str, Any]], csv_path: Path, title: str) -> list[Pa
     fig.tight_layout()
     out = [csv_path.with_suffix(".png"), csv_path.with_suffix(".svg")]
     for p in out:
-        fig.savefig(p, dpi=110)
+        with atomic_path(p) as tmp:
+            fig.savefig(tmp, dpi=110, format=p.suffix.removeprefix("."))
     plt.close(fig)
     return [csv_path, *out]
 
@@ -254,37 +255,36 @@ def write_model_folder(model: Any, tokenizer: Any, out_root: Path, manifest: dic
     """Atomically replace ``out_root`` with ``hf/`` + ``manifest.json`` (+ model card)."""
     import torch
 
-    tmp = out_root.with_name(f".{out_root.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / HF_DIR).mkdir(parents=True)
-    model = model.to(getattr(torch, save_dtype))
-    model.config.use_cache = True
-    model.save_pretrained(tmp / HF_DIR, safe_serialization=True)
-    tokenizer.save_pretrained(tmp / HF_DIR)
-    _finish_folder(tmp, out_root, manifest)
+    with atomic_folder(out_root) as tmp:
+        (tmp / HF_DIR).mkdir()
+        model = model.to(getattr(torch, save_dtype))
+        model.config.use_cache = True
+        model.save_pretrained(tmp / HF_DIR, safe_serialization=True)
+        tokenizer.save_pretrained(tmp / HF_DIR)
+        _finish_folder(tmp, manifest)
 
 
-def _finish_folder(tmp: Path, out_root: Path, manifest: dict[str, Any]) -> None:
+def _finish_folder(tmp: Path, manifest: dict[str, Any], card: str | None = None) -> None:
+    """Model card and manifest into the partial folder ``tmp`` (the caller swaps it into place).
+
+    ``card`` replaces the card after the manifest is written: the manifest lists the card
+    without its SentiBench section, as exported folders always have (their bytes stay the same)."""
     hf = tmp / HF_DIR
-    (hf / CARD).write_text(model_card(manifest), encoding="utf-8")
+    write_text(hf / CARD, model_card(manifest))
     manifest = {**manifest, "hf_dir": HF_DIR, "gguf": None,
                 "files": [{"path": str(p.relative_to(tmp)), "bytes": p.stat().st_size}
                           for p in sorted(hf.iterdir()) if p.is_file()]}
     write_json(tmp / MANIFEST, manifest)
-    old = out_root.with_name(f".{out_root.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out_root.exists():
-        out_root.rename(old)
-    tmp.rename(out_root)
-    shutil.rmtree(old, ignore_errors=True)
+    if card is not None:
+        write_text(hf / CARD, card)
 
 
-def copy_model_folder(src_hf: Path, out_root: Path, manifest: dict[str, Any]) -> None:
-    """Pass-through stage (ablation modes): the starting model unchanged, new manifest/card."""
-    tmp = out_root.with_name(f".{out_root.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src_hf, tmp / HF_DIR, ignore=shutil.ignore_patterns(CARD))
-    _finish_folder(tmp, out_root, manifest)
+def copy_model_folder(src_hf: Path, out_root: Path, manifest: dict[str, Any], card: str | None = None) -> None:
+    """Pass-through stage (ablation modes, export): the starting model unchanged, new manifest
+    and card (``card``: the final card text, default :func:`model_card` of ``manifest``)."""
+    with atomic_folder(out_root) as tmp:
+        shutil.copytree(src_hf, tmp / HF_DIR, ignore=shutil.ignore_patterns(CARD))
+        _finish_folder(tmp, manifest, card)
 
 
 def tokenize_with_label_spans(records: list[dict[str, Any]], tokenizer: Any) -> list[dict[str, Any]]:
