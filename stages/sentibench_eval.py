@@ -63,10 +63,11 @@ def run(
     t0 = time.perf_counter()
     engine = load_engine(model.model, model.engine)
     load_s = time.perf_counter() - t0
+    set_aside: list[Path] = []  # damaged checkpoints moved to corrupt/ (recomputed)
     try:
         ckpt = checkpoint_dir / entry if checkpoint_dir else None
         t1 = time.perf_counter()
-        preds = evaluate_model(engine, data, eval_params, name=entry, checkpoint_dir=ckpt)
+        preds = evaluate_model(engine, data, eval_params, name=entry, checkpoint_dir=ckpt, set_aside=set_aside)
         eval_s = time.perf_counter() - t1
     finally:
         engine.close()
@@ -82,6 +83,10 @@ def run(
         load_seconds=round(load_s, 2),
         eval_seconds=round(eval_s, 2),
     )
+    if set_aside:  # only then: the metrics of a clean run keep exactly the keys they had
+        summary["corrupt_chunks_set_aside"] = len(set_aside)
+        log.warning("%s: %d damaged checkpoint chunk(s) set aside and recomputed: %s", entry, len(set_aside),
+                    ", ".join(p.name for p in set_aside))  # fmt: skip
     write_json(metrics_dir / f"{entry}.json", summary)
     log.info(
         "%s: avg F1 %.2f over %d datasets (%d predictions, %.0fs)",

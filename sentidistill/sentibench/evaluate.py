@@ -13,7 +13,9 @@ freshly sampled demonstrations, then
 Every example ends up in the predictions table, scored or marked unparseable.
 Finished (dataset, seed) chunks are checkpointed under ``.cache/sentibench/`` keyed by a
 fingerprint of the model and the prompts, so a killed run resumes where it stopped. A chunk's
-raw outputs are parsed again on every read, so switching the parser costs no generation.
+raw outputs are parsed again on every read, so switching the parser costs no generation. A chunk
+that cannot be read (truncated, garbled, other columns or examples) is moved to ``corrupt/`` in
+the checkpoint folder with a warning (kept, never deleted) and computed again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import hashlib
 import json
 import math
 import statistics
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +34,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from sentidistill.engines import Engine, EngineConfig, GenerationParams
+from sentidistill.io import write_parquet
 from sentidistill.log import get_logger, progress_bar
 from sentidistill.params import StrictModel
 from sentidistill.sentibench import metrics as M
@@ -43,6 +47,11 @@ log = get_logger(__name__)
 
 ScoringMode = Literal["first_token", "full_loglik", "auto"]
 Parser = Literal["official", "lenient"]
+
+#: subfolder of a checkpoint folder where unreadable chunks are kept for inspection
+CORRUPT_DIR = "corrupt"
+#: characters of a read error kept in the warning (a polars message can be a page long)
+_ERROR_CHARS = 200
 
 
 class EvalParams(StrictModel):
@@ -182,6 +191,56 @@ def _fingerprint(engine: Engine, mode: str, prompts: list[str], extra: dict[str,
     return h.hexdigest()[:20]
 
 
+def _read_chunk(ckpt: Path, example_ids: list[str]) -> tuple[pl.DataFrame | None, str | None]:
+    """(the finished chunk, None), or (None, why it cannot be reused)."""
+    try:
+        cached = pl.read_parquet(ckpt)
+    except Exception as exc:  # noqa: BLE001 - polars/arrow raise several types for a damaged file
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return None, f"unreadable ({type(exc).__name__}: {first[:_ERROR_CHARS]})"
+    if dict(cached.schema) != PREDICTION_COLUMNS:
+        return None, f"not a predictions chunk (columns {dict(cached.schema)})"
+    if cached["example_id"].to_list() != example_ids:
+        return None, f"a chunk of other examples ({cached.height} rows, this run has {len(example_ids)})"
+    if cached["raw_output"].null_count():
+        return None, "missing raw outputs"
+    return cached, None
+
+
+def _set_aside(ckpt: Path, problem: str) -> Path | None:
+    """Move a damaged chunk to ``corrupt/`` (name + time; never over an earlier one) and say so;
+    None when another process set it aside first."""
+    dest_dir = ckpt.parent / CORRUPT_DIR
+    dest_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    dest = dest_dir / f"{ckpt.name}.{stamp}.corrupt"
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = dest_dir / f"{ckpt.name}.{stamp}-{n}.corrupt"
+    try:
+        ckpt.replace(dest)
+    except FileNotFoundError:
+        return None
+    log.warning("SentiBench checkpoint %s is %s; moved to %s (kept for inspection, not deleted); "
+                "computing this chunk again", ckpt, problem, dest)  # fmt: skip
+    return dest
+
+
+def load_chunk(ckpt: Path, example_ids: list[str], set_aside: list[Path] | None = None) -> pl.DataFrame | None:
+    """The finished chunk at ``ckpt``, or None when there is none to reuse: a damaged one is
+    moved to ``corrupt/`` (its new path appended to ``set_aside``) so only it is recomputed."""
+    if not ckpt.exists():
+        return None
+    cached, problem = _read_chunk(ckpt, example_ids)
+    if problem is None:
+        return cached
+    dest = _set_aside(ckpt, problem)
+    if dest is not None and set_aside is not None:
+        set_aside.append(dest)
+    return None
+
+
 def evaluate_dataset_seed(
     engine: Engine,
     spec: DatasetSpec,
@@ -191,8 +250,11 @@ def evaluate_dataset_seed(
     params: EvalParams,
     on_progress: Callable[[int], None] = lambda n: None,
     checkpoint_dir: Path | None = None,
+    set_aside: list[Path] | None = None,
 ) -> pl.DataFrame:
-    """Predictions of one (dataset, seed): one row per test example, none dropped."""
+    """Predictions of one (dataset, seed): one row per test example, none dropped.
+
+    ``set_aside`` collects the damaged checkpoints moved to ``corrupt/`` (for the stage's log and metrics)."""
     k = params.shots_for(spec.key)
     rows = test.to_dicts()
     prompts, instructions = [], []
@@ -206,12 +268,10 @@ def evaluate_dataset_seed(
         mode, first_ids = choose_scoring(engine, spec.labels, params.scoring)
     fp = _fingerprint(engine, mode, prompts, {"max_new_tokens": params.max_new_tokens, "stop": params.stop_at_answer})
     ckpt = checkpoint_dir / f"{spec.key}-seed{seed}-{fp}.parquet" if checkpoint_dir else None
-    if ckpt is not None and ckpt.exists():
+    cached = load_chunk(ckpt, [r["example_id"] for r in rows], set_aside) if ckpt is not None else None
+    if cached is not None:
         log.info("%s seed %d: reusing finished chunk %s", spec.key, seed, ckpt.name)
         on_progress(len(rows))
-        cached = pl.read_parquet(ckpt)
-        if cached["example_id"].to_list() != [r["example_id"] for r in rows]:
-            raise RuntimeError(f"{ckpt}: its examples differ from this run's; delete the file to recompute it")
         return parse_predictions(cached, spec, rows, prompts, k, params.parser)
 
     raw: list[str] = []
@@ -255,10 +315,7 @@ def evaluate_dataset_seed(
         )
     df = pl.DataFrame(out_rows, schema=PREDICTION_COLUMNS)
     if ckpt is not None:
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt.with_suffix(".tmp")
-        df.write_parquet(tmp)
-        tmp.replace(ckpt)
+        write_parquet(df, ckpt)  # atomic: a kill or a full disk never leaves a truncated chunk
     return parse_predictions(df, spec, rows, prompts, k, params.parser)
 
 
@@ -338,8 +395,10 @@ def evaluate_model(
     *,
     name: str,
     checkpoint_dir: Path | None = None,
+    set_aside: list[Path] | None = None,
 ) -> pl.DataFrame:
-    """All datasets × seeds for one model, with one progress bar (rate and ETA)."""
+    """All datasets × seeds for one model, with one progress bar (rate and ETA); damaged
+    checkpoints moved to ``corrupt/`` are appended to ``set_aside``."""
     selected = select_tests(data, params)
     total = sum(t.height for t, _ in selected.values()) * len(params.seeds)
     parts = []
@@ -348,7 +407,8 @@ def evaluate_model(
             for seed in params.seeds:
                 bar.set_postfix_str(f"{key} seed {seed}")
                 parts.append(
-                    evaluate_dataset_seed(engine, get_spec(key), test, pool, seed, params, bar.update, checkpoint_dir)
+                    evaluate_dataset_seed(engine, get_spec(key), test, pool, seed, params, bar.update, checkpoint_dir,
+                                          set_aside)
                 )
     return pl.concat(parts).with_columns(pl.lit(name).alias("model")).select(["model", *PREDICTION_COLUMNS])
 

@@ -125,3 +125,29 @@ def test_switching_the_parser_rescores_finished_chunks_and_metrics_carry_provena
     assert metrics["engine"]["weights"] and metrics["engine"]["dtype"]
     root = str(paths.ROOT)
     assert not [s for s in _strings(metrics) if s.startswith(root)]
+
+
+def test_a_damaged_checkpoint_is_recomputed_and_counted_in_the_metrics(tmp_path, tiny_model_paths):
+    """The count appears in the metrics only when a chunk was set aside: a clean run's metrics
+    keep exactly their keys."""
+    data_dir = tmp_path / "bench"
+    ingest_all(paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"), data_dir,
+               IngestParams(dev_size_absa=400, dev_seed=42), keys=["sst2"])  # fmt: skip
+    params = EvalParams(datasets=["sst2"], max_test_examples=3, seeds=[0, 1])
+    model = EvalModel(model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers"))
+    kw = dict(data_dir=data_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics",
+              checkpoint_dir=tmp_path / "ckpt")
+    clean = sentibench_eval.run("tiny", params, model, **kw)
+    assert "corrupt_chunks_set_aside" not in clean
+    before = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")
+
+    chunks = sorted((tmp_path / "ckpt" / "tiny").glob("*.parquet"))
+    assert len(chunks) == 2
+    chunks[0].write_bytes(chunks[0].read_bytes()[:100])  # truncated by a full disk under an older writer
+    damaged = sentibench_eval.run("tiny", params, model, **kw)
+    assert damaged["corrupt_chunks_set_aside"] == 1
+    assert json.loads((tmp_path / "metrics" / "tiny.json").read_text())["corrupt_chunks_set_aside"] == 1
+    assert pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet").equals(before)
+    assert damaged["avg"] == clean["avg"]
+    assert len(list((tmp_path / "ckpt" / "tiny" / "corrupt").iterdir())) == 1
+    assert "corrupt_chunks_set_aside" not in sentibench_eval.run("tiny", params, model, **kw)
