@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from sentidistill.faults import ENGINE_CALL_LOG_ENV, FAILPOINT_ENV
 from sentidistill.log import get_logger, progress_bar
 from sentidistill.teacher.cache import TeacherCache
 from sentidistill.teacher.config import SamplingParams, TeacherParams
@@ -97,6 +98,11 @@ def _local_stream(missing: pl.DataFrame, teacher: TeacherParams, kwargs: dict[st
         worker.close()
 
 
+def _fault_env() -> dict[str, dict[str, str]]:
+    env = {k: os.environ[k] for k in (FAILPOINT_ENV, ENGINE_CALL_LOG_ENV) if os.environ.get(k)}
+    return {"env_vars": env} if env else {}
+
+
 def init_ray(teacher: TeacherParams) -> None:
     import ray
 
@@ -139,6 +145,8 @@ def _ray_stream(missing: pl.DataFrame, teacher: TeacherParams, kwargs: dict[str,
         # number of times (Ray Data's default is forever)
         max_restarts=r.actor_restarts,
         max_task_retries=r.actor_restarts,
+        # a cluster's workers do not inherit the driver's environment: pass on fault injection
+        runtime_env=_fault_env() or None,
         batch_format="numpy",
     )
     for b in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):

@@ -1,7 +1,7 @@
 """Child process of the resume test: stage logic of `teacher_generate knowdist` with the
 tiny SmolLM2 teacher on a small synthetic prompt table.
 
-    python -m tests.stages.teacher_child WORKDIR N_PROMPTS RUNNER [BATCH_SIZE] [N_PARALLEL] [ACTOR_RESTARTS] [RAY_ADDRESS]
+    python -m tests.stages.teacher_child WORKDIR N_PROMPTS RUNNER [BATCH_SIZE] [N_PARALLEL] [ACTOR_RESTARTS] [RAY_ADDRESS] [RAY_RESOURCES_JSON]
 
 Fault injection and the engine-call audit log come from the environment
 (``SENTIDISTILL_FAILPOINT``, ``SENTIDISTILL_ENGINE_CALL_LOG``: :mod:`sentidistill.faults`).
@@ -9,6 +9,7 @@ Fault injection and the engine-call audit log come from the environment
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -26,7 +27,7 @@ WORDS = "great awful service movie plot food waiter slow fast loved hated price 
 
 def tiny_teacher(
     runner: str, shard_rows: int = 2, batch_size: int = 1, n_parallel: int = 1, actor_restarts: int = 3,
-    address: str | None = None,
+    address: str | None = None, resources: dict[str, float] | None = None,
 ) -> TeacherParams:  # fmt: skip
     return parse_section(
         "teacher",
@@ -36,7 +37,8 @@ def tiny_teacher(
             "engine": {"backend": "llamacpp", "threads": 1, "n_ctx": 1024, "n_parallel": n_parallel},
             "runner": runner,
             "ray": {"num_cpus": 2, "object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1,
-                    "gpus_per_actor": 0, "batch_size": batch_size, "actor_restarts": actor_restarts, "address": address},
+                    "gpus_per_actor": 0, "batch_size": batch_size, "actor_restarts": actor_restarts, "address": address,
+                    "resources": resources or {}},
             "cache": {"dir": "cache", "shard_rows": shard_rows},
             "sampling": {"knowdist": {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
         },  # fmt: skip
@@ -57,14 +59,15 @@ def make_prompts(path: Path, n: int) -> pl.DataFrame:
 
 def main(
     workdir: str, n: str, runner: str, batch_size: str = "1", n_parallel: str = "1", actor_restarts: str = "3",
-    address: str = "",
+    address: str = "", resources: str = "{}",
 ) -> None:  # fmt: skip
     work = Path(workdir)
     prompts = work / "knowdist_prompts.parquet"
     if not prompts.exists():
         make_prompts(prompts, int(n))
     teacher = tiny_teacher(runner, batch_size=int(batch_size), n_parallel=int(n_parallel),
-                           actor_restarts=int(actor_restarts), address=address or None)  # fmt: skip
+                           actor_restarts=int(actor_restarts), address=address or None,
+                           resources=json.loads(resources))  # fmt: skip
     run_teacher_generate("knowdist", teacher, ["empty"], prompts, work / "out", work / "cache", work / "stats.json")
 
 
