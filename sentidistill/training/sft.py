@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sentidistill.faults import failpoint
 from sentidistill.io import atomic_folder, atomic_path, write_json, write_text
 from sentidistill.precision import resolve_precision
 from sentidistill.log import get_logger
@@ -138,6 +139,60 @@ def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_step
         disable_tqdm=False,
         model_init_kwargs=None,
     )
+
+
+#: what a resumable Trainer checkpoint holds; ``trainer_state.json`` is written last (Trainer._save_checkpoint)
+CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
+INCOMPLETE_DIR = "incomplete"
+
+
+def _checkpoint_problem(ckpt: Path) -> str | None:
+    """Why ``ckpt`` cannot be resumed from (None if it can): a kill during the Trainer's save
+    leaves a folder without its last files, or with a cut ``trainer_state.json``."""
+    missing = [f for f in CHECKPOINT_FILES if not (ckpt / f).is_file()]
+    if not any((ckpt / f).is_file() for f in WEIGHT_FILES):
+        missing.append("model weights")
+    if missing:
+        return f"missing {', '.join(missing)}"
+    try:
+        state = json.loads((ckpt / "trainer_state.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"unreadable trainer_state.json ({exc})"
+    if f"checkpoint-{state.get('global_step')}" != ckpt.name:
+        return f"trainer_state.json says step {state.get('global_step')}"
+    return None
+
+
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest checkpoint that is whole. Newer ones that are not (a kill mid-save) are moved
+    to ``incomplete/`` with a warning -- never deleted, never resumed from (transformers'
+    ``get_last_checkpoint`` takes the newest folder as it is, and the resume then fails)."""
+    found = sorted((p for p in ckpt_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
+                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)  # fmt: skip
+    for ckpt in found:
+        problem = _checkpoint_problem(ckpt)
+        if problem is None:
+            return str(ckpt)
+        dest = ckpt_dir / INCOMPLETE_DIR / f"{ckpt.name}.{time.strftime('%Y%m%dT%H%M%S')}"
+        dest.parent.mkdir(exist_ok=True)
+        ckpt.replace(dest)
+        log.warning("checkpoint %s is incomplete (%s): moved to %s; resuming from an earlier one", ckpt, problem, dest)
+    return None
+
+
+def _failpoints() -> Any:
+    """Callback with the training failpoints of :mod:`sentidistill.faults` (no-ops unless set)."""
+    from transformers import TrainerCallback
+
+    class Failpoints(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            failpoint("training.step")
+
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+            failpoint("training.checkpoint_saved")
+
+    return Failpoints()
 
 
 def _stop_after(n: int) -> Any:
@@ -359,7 +414,6 @@ def train_stage(
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
     from sentidistill.models.safe_load import remote_code_allowed, require_safetensors
@@ -383,7 +437,7 @@ def train_stage(
     fp = fingerprint(data_stats["data_sha256"], hp, model_identity(base_hf), cfg.chat_template)
     ckpt_dir = cache_dir / stage / fp[:16]
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    last = get_last_checkpoint(str(ckpt_dir))
+    last = last_complete_checkpoint(ckpt_dir)
     log.info("%s: %d rows, checkpoints in %s%s", stage, len(records), ckpt_dir,
              f" (resuming from {Path(last).name})" if last else "")
 
@@ -393,7 +447,7 @@ def train_stage(
                                                  use_safetensors=True)  # fmt: skip
     args = sft_config(hp, ckpt_dir, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
                       save_total_limit=cfg.save_total_limit, chat_template=cfg.chat_template)
-    callbacks = [_stop_after(stop_after_steps)] if stop_after_steps else None
+    callbacks = [_failpoints(), *([_stop_after(stop_after_steps)] if stop_after_steps else [])]
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records),
                          processing_class=tokenizer, callbacks=callbacks)
     n_tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
