@@ -34,6 +34,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from sentidistill.engines import Engine, EngineConfig, GenerationParams
+from sentidistill.faults import failpoint
 from sentidistill.io import write_parquet
 from sentidistill.log import get_logger, progress_bar
 from sentidistill.params import StrictModel
@@ -274,28 +275,50 @@ def evaluate_dataset_seed(
         on_progress(len(rows))
         return parse_predictions(cached, spec, rows, prompts, k, params.parser)
 
+    parts = []
+    for start in range(0, len(rows), params.chunk_size):
+        sl = slice(start, start + params.chunk_size)
+        # each engine call's rows are checkpointed too, so a kill mid-dataset loses one call's work
+        part_path = ckpt.with_name(f"{ckpt.stem}.part{start:06d}.parquet") if ckpt is not None else None
+        part = load_chunk(part_path, [r["example_id"] for r in rows[sl]], set_aside) if part_path else None
+        if part is None:
+            part = _score_rows(engine, spec, seed, rows[sl], prompts[sl], instructions[sl], mode, first_ids, params)
+            if part_path is not None:
+                write_parquet(part, part_path)
+                failpoint("sentibench.chunk_done", str(part_path))
+        parts.append(part)
+        on_progress(len(prompts[sl]))
+    df = pl.concat(parts) if parts else pl.DataFrame(schema=PREDICTION_COLUMNS)
+    if ckpt is not None:
+        write_parquet(df, ckpt)  # atomic: a kill or a full disk never leaves a truncated chunk
+        for start in range(0, len(rows), params.chunk_size):  # the whole chunk replaces its parts
+            ckpt.with_name(f"{ckpt.stem}.part{start:06d}.parquet").unlink(missing_ok=True)
+    return parse_predictions(df, spec, rows, prompts, k, params.parser)
+
+
+def _score_rows(
+    engine: Engine, spec: DatasetSpec, seed: int, rows: list[dict[str, Any]], prompts: list[str],
+    instructions: list[str], mode: str, first_ids: list[int], params: EvalParams,
+) -> pl.DataFrame:  # fmt: skip
+    """Raw outputs (label scores or generations) of one engine call's rows, unparsed."""
     raw: list[str] = []
     scores: list[list[float] | None] = []
     n_tokens: list[int] = []
-    for start in range(0, len(rows), params.chunk_size):
-        sl = slice(start, start + params.chunk_size)
-        if spec.is_classification:
-            chunk_scores = score_classification(engine, spec, prompts[sl], instructions[sl], mode, first_ids)
-            scores.extend(chunk_scores)
-            raw.extend(spec.labels[max(range(len(s)), key=s.__getitem__)] for s in chunk_scores)
-            n_tokens.extend(len(engine.tokenize(p)) for p in prompts[sl])
-        else:
-            gen_params = GenerationParams(max_new_tokens=params.max_new_tokens, stop_at_answer=params.stop_at_answer)
-            gens = []
-            for idx in _by_instruction(prompts[sl], instructions[sl]):
-                sub = engine.generate([prompts[sl][i] for i in idx], gen_params)
-                gens.extend(zip(idx, sub))
-            gens.sort(key=lambda t: t[0])
-            raw.extend(g.text for _, g in gens)
-            scores.extend(None for _ in gens)
-            n_tokens.extend(g.n_prompt_tokens for _, g in gens)
-        on_progress(len(prompts[sl]))
-
+    if spec.is_classification:
+        chunk_scores = score_classification(engine, spec, prompts, instructions, mode, first_ids)
+        scores.extend(chunk_scores)
+        raw.extend(spec.labels[max(range(len(s)), key=s.__getitem__)] for s in chunk_scores)
+        n_tokens.extend(len(engine.tokenize(p)) for p in prompts)
+    else:
+        gen_params = GenerationParams(max_new_tokens=params.max_new_tokens, stop_at_answer=params.stop_at_answer)
+        gens = []
+        for idx in _by_instruction(prompts, instructions):
+            sub = engine.generate([prompts[i] for i in idx], gen_params)
+            gens.extend(zip(idx, sub))
+        gens.sort(key=lambda t: t[0])
+        raw.extend(g.text for _, g in gens)
+        scores.extend(None for _ in gens)
+        n_tokens.extend(g.n_prompt_tokens for _, g in gens)
     out_rows = []
     for r, p, text, sc, nt in zip(rows, prompts, raw, scores, n_tokens):
         out_rows.append(
@@ -313,10 +336,7 @@ def evaluate_dataset_seed(
                 "parse_status": "",
             }
         )
-    df = pl.DataFrame(out_rows, schema=PREDICTION_COLUMNS)
-    if ckpt is not None:
-        write_parquet(df, ckpt)  # atomic: a kill or a full disk never leaves a truncated chunk
-    return parse_predictions(df, spec, rows, prompts, k, params.parser)
+    return pl.DataFrame(out_rows, schema=PREDICTION_COLUMNS)
 
 
 def parse_prediction(spec: DatasetSpec, row: dict[str, Any], prompt: str, raw: str, k_shot: int, parser: Parser) -> tuple[str, str]:

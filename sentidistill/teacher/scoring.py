@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from sentidistill.faults import record_engine_calls
 from sentidistill.log import get_logger, progress_bar
 from sentidistill.teacher.cache import TeacherCache
 from sentidistill.teacher.config import TeacherParams
@@ -72,6 +73,7 @@ def score_table(
     req = requests.with_columns(pl.Series("prompt", prompts, dtype=pl.Utf8), pl.Series("key", keys, dtype=pl.Utf8))
     cache = TeacherCache(Path(cache_root) / corpus)
     stale = cache.remove_stale_temp_files()
+    cache.verify()
     unique = req.unique("key", keep="first", maintain_order=True)
     hit_keys = set(cache.lookup(unique["key"].to_list())["key"].to_list())
     missing = unique.filter(~pl.col("key").is_in(list(hit_keys)))
@@ -90,6 +92,7 @@ def score_table(
                     for start in range(0, group.height, shard):
                         part = group.slice(start, shard)
                         scores = score_candidates(engine, part["prompt"].to_list(), cand, parse_special=template is not None)
+                        record_engine_calls(part["key"].to_list())
                         cache.append([
                             {"key": k, "response": json.dumps(s), "n_prompt_tokens": 0, "n_completion_tokens": 0,
                              "finish_reason": METHOD, "engine": label}
