@@ -57,6 +57,8 @@ class TeacherCache:
         # the folder exists even when a run writes no shard (a DVC output must exist)
         self.root.mkdir(parents=True, exist_ok=True)
         self.set_aside: list[str] = []  # shards moved to corrupt/ by this object
+        self._seen_shards: set[str] = set()
+        self._known_keys: set[str] = set()
 
     def shards(self) -> list[Path]:
         return sorted(self.root.glob("*.parquet")) if self.root.is_dir() else []
@@ -150,6 +152,19 @@ class TeacherCache:
         if self.set_aside:
             out["corrupt_shards_set_aside"] = len(self.set_aside)
         return out
+
+    def known_keys(self) -> set[str]:
+        """Every key on disk now, reading only the shards that appeared since the last call (so a
+        worker can ask before each batch whether another run answered some of its rows meanwhile)."""
+        for p in self.shards():
+            if p.name in self._seen_shards:
+                continue
+            try:
+                self._known_keys.update(pl.read_parquet(p, columns=["key"])["key"].to_list())
+            except Exception:  # damaged: the next verify() sets it aside; its rows count as missing
+                continue
+            self._seen_shards.add(p.name)
+        return self._known_keys
 
     # -------------------------------------------------------------- writes
     def append(self, rows: Sequence[dict[str, Any]]) -> Path | None:

@@ -2,8 +2,9 @@
 missing rows, join, flag, apply the exclusion policy, count.
 
 Accounting (stats JSON): ``rows = kept + sum(excluded by reason)`` and
-``teacher rows = cache hits + generated + failed + duplicate prompts`` (rows whose full
-prompt equals an earlier row's are answered once). A row the engine failed on stays in the
+``teacher rows = cache hits + generated + failed + answered elsewhere + duplicate prompts``
+(rows whose full prompt equals an earlier row's are answered once; "answered elsewhere": another
+run writing the same cache answered them after this run looked them up). A row the engine failed on stays in the
 corpus flagged ``teacher_error`` (excluded from training, its reason in the stats); more
 than ``teacher.max_failed_rows`` of them stop the stage (:class:`TeacherRowsFailed`).
 """

@@ -44,6 +44,7 @@ class RunCounters:
     shards_written: int = 0
     runner: str = ""
     failed: dict[str, str] = field(default_factory=dict)  # key -> why the engine failed on it
+    answered_elsewhere: int = 0  # rows another run wrote to the cache after this run looked them up
 
     def as_dict(self) -> dict[str, Any]:
         tps = self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
@@ -56,6 +57,7 @@ class RunCounters:
             "shards_written": self.shards_written,
             "runner": self.runner,
             "failed": len(self.failed),
+            "answered_elsewhere": self.answered_elsewhere,
         }
 
 
@@ -174,9 +176,11 @@ def generate_missing(
         for b in stream(missing, teacher, kwargs):
             n = len(b["key"])
             errors = [str(e) for e in b["error"]]
+            elsewhere = int(sum(bool(x) for x in b["answered_elsewhere"]))
             counters.failed.update({str(k): e for k, e in zip(b["key"], errors) if e})
-            counters.generated += n - sum(1 for e in errors if e)
-            counters.shards_written += int(any(not e for e in errors))
+            counters.answered_elsewhere += elsewhere
+            counters.generated += n - sum(1 for e in errors if e) - elsewhere
+            counters.shards_written += int(n - elsewhere > sum(1 for e in errors if e))
             counters.prompt_tokens += int(sum(b["n_prompt_tokens"]))
             counters.completion_tokens += int(sum(b["n_completion_tokens"]))
             elapsed = time.perf_counter() - t0

@@ -66,12 +66,21 @@ class TeacherWorker:
         return [self._generate_isolating_failures([p], [s])[0] for p, s in zip(prompts, seeds)]
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Answer the rows of ``batch`` the cache still lacks: another run writing the same cache
+        (or a retried batch) may have answered some since this run looked them up."""
+        from sentidistill.engines.base import Generation
+
         keys = [str(k) for k in batch["key"]]
-        prompts = [str(p) for p in batch["prompt"]]
+        known = self.cache.known_keys()
+        todo = [i for i, k in enumerate(keys) if k not in known]
         t0 = time.perf_counter()
-        gens = self._generate_isolating_failures(prompts, [int(s) for s in batch["seed"]])
+        new = self._generate_isolating_failures([str(batch["prompt"][i]) for i in todo],
+                                                [int(batch["seed"][i]) for i in todo]) if todo else []  # fmt: skip
         elapsed = time.perf_counter() - t0
-        answered = [(k, g) for k, g in zip(keys, gens) if g.finish_reason != "error"]
+        gens: list[Any] = [None] * len(keys)
+        for i, g in zip(todo, new):
+            gens[i] = g
+        answered = [(keys[i], gens[i]) for i in todo if gens[i].finish_reason != "error"]
         record_engine_calls(k for k, _ in answered)
         self.cache.append([
             {"key": k, "response": g.text, "n_prompt_tokens": g.n_prompt_tokens,
@@ -80,11 +89,14 @@ class TeacherWorker:
              "engine": self.engine_label}
             for k, g in answered
         ])  # fmt: skip
+        skipped = Generation("", 0, 0, "stop")
+        gens = [g if g is not None else skipped for g in gens]
         return {
             "key": np.asarray(keys, dtype=object),
             "n_prompt_tokens": np.asarray([g.n_prompt_tokens for g in gens], dtype=np.int64),
             "n_completion_tokens": np.asarray([g.n_completion_tokens for g in gens], dtype=np.int64),
             "error": np.asarray([g.error or "" for g in gens], dtype=object),
+            "answered_elsewhere": np.asarray([i not in set(todo) for i in range(len(keys))], dtype=bool),
             "elapsed_s": np.full(len(gens), elapsed / max(len(gens), 1), dtype=np.float64),
         }
 
