@@ -21,23 +21,28 @@ COLORS = {"kept": "#2b8a3e", "rejected": "#c92a2a", "exact_duplicates": "#e67700
           "contaminated": "#5f3dc4"}
 
 
+#: seeds the SVG element ids matplotlib would otherwise draw at random: reruns write the same bytes
+SVG_HASH_SALT = "sentidistill"
+
+
 def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = SVG_HASH_SALT
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def save_figure(fig, out_base: Path) -> list[Path]:
+def save_figure(fig, out_base: Path, dpi: float | None = None) -> list[Path]:
     out_base.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for ext in ("png", "svg"):
         p = out_base.with_suffix(f".{ext}")
-        # no timestamp in the SVG: reruns are byte-identical
+        # no timestamp in the SVG and seeded ids: reruns are byte-identical
         with atomic_path(p) as tmp:
-            fig.savefig(tmp, format=ext, metadata={"Date": None} if ext == "svg" else None)
+            fig.savefig(tmp, format=ext, dpi=dpi, metadata={"Date": None} if ext == "svg" else None)
         written.append(p)
     pyplot().close(fig)
     return written

@@ -141,6 +141,8 @@ def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_step
     )
 
 
+LOSS_PLOT_DPI = 110
+
 #: what a resumable Trainer checkpoint holds; ``trainer_state.json`` is written last (Trainer._save_checkpoint)
 CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
@@ -225,11 +227,9 @@ def write_log(rows: list[dict[str, Any]], csv_path: Path, title: str) -> list[Pa
         w = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
         w.writeheader()
         w.writerows(rows)
-    import matplotlib
+    from sentidistill.reports.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
     steps = [r["step"] for r in rows]
     ax1.plot(steps, [r["loss"] for r in rows], marker=".")
@@ -238,12 +238,7 @@ def write_log(rows: list[dict[str, Any]], csv_path: Path, title: str) -> list[Pa
     ax2.set(xlabel="optimizer step", ylabel="learning rate")
     ax2.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     fig.tight_layout()
-    out = [csv_path.with_suffix(".png"), csv_path.with_suffix(".svg")]
-    for p in out:
-        with atomic_path(p) as tmp:
-            fig.savefig(tmp, dpi=110, format=p.suffix.removeprefix("."))
-    plt.close(fig)
-    return [csv_path, *out]
+    return [csv_path, *save_figure(fig, csv_path.with_suffix(""), dpi=LOSS_PLOT_DPI)]
 
 
 def model_card(manifest: dict[str, Any], sentibench_md: str | None = None) -> str:

@@ -100,16 +100,21 @@ def student_tokenizer_dir(tiny_model_paths) -> Path:
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory, tiny_model_paths) -> Path:
     """models/<name>/ layout (hf/ + manifest.json) with a 1-layer random Llama."""
+    return make_tiny_llama(tmp_path_factory.mktemp("models"), tiny_model_paths.hf_dir)
+
+
+def make_tiny_llama(models_dir: Path, tokenizer_dir: Path) -> Path:
+    """``models_dir/tiny-llama``: a 1-layer random Llama (seed 0) with SmolLM2's tokenizer (also bench/faults.py)."""
     import json
 
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    root = tmp_path_factory.mktemp("models") / "tiny-llama"
+    root = models_dir / "tiny-llama"
     hf = root / "hf"
     hf.mkdir(parents=True)
     for name in TOKENIZER_FILES:
-        src = tiny_model_paths.hf_dir / name
+        src = tokenizer_dir / name
         if src.exists():
             shutil.copy(src, hf / name)
     torch.manual_seed(0)
