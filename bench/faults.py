@@ -153,20 +153,12 @@ def _teacher_row(work: Path, ref: Path, note: str, **judge: Any) -> dict[str, An
 
 def fault_two_writers(root: Path, ref: Path) -> dict[str, Any]:
     """Two processes on overlapping halves (rows 0-15 and 8-23) write one cache at once."""
-    from tests.stages.teacher_child import make_prompts
+    from tests.stages.teacher_child import overlapping_runs
 
     work = root / "two_writers"
     shared = work / "shared_cache"
-    shared.mkdir(parents=True)
-    full = make_prompts(work / "all.parquet", N)
     each = 2 * N // 3
-    runs = []
-    for name, part in (("a", full.slice(0, each)), ("b", full.slice(N - each, each))):
-        w = work / name
-        w.mkdir()
-        part.write_parquet(w / "knowdist_prompts.parquet")
-        (w / "cache").symlink_to(shared, target_is_directory=True)
-        runs.append(w)
+    _, runs = overlapping_runs(work, N, each)
     procs = [teacher_child(w, n=each, batch=2) for w in runs]
     assert all(_wait(p) == 0 for p in procs)
     reference = pl.read_parquet(ref / "out" / "knowdist_corpus.parquet")

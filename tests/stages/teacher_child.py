@@ -57,6 +57,22 @@ def make_prompts(path: Path, n: int) -> pl.DataFrame:
     return write_parquet(df, path, KNOWDIST_PROMPTS)
 
 
+def overlapping_runs(root: Path, total: int, each: int) -> tuple[pl.DataFrame, list[Path]]:
+    """Two run folders whose prompt tables are rows ``[0, each)`` and ``[total - each, total)`` of
+    one table of ``total`` prompts, their ``cache`` a link to one shared folder ``root/shared_cache``."""
+    full = make_prompts(root / "all.parquet", total)
+    shared = root / "shared_cache"
+    shared.mkdir(parents=True)
+    runs = []
+    for name, part in (("a", full.slice(0, each)), ("b", full.slice(total - each, each))):
+        work = root / name
+        work.mkdir()
+        part.write_parquet(work / "knowdist_prompts.parquet")
+        (work / "cache").symlink_to(shared, target_is_directory=True)
+        runs.append(work)
+    return full, runs
+
+
 def main(
     workdir: str, n: str, runner: str, batch_size: str = "1", n_parallel: str = "1", actor_restarts: str = "3",
     address: str = "", resources: str = "{}",

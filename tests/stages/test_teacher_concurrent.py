@@ -16,7 +16,7 @@ import pytest
 from sentidistill.faults import ENGINE_CALL_LOG_ENV, FAILPOINT_ENV
 from sentidistill.paths import ROOT
 from sentidistill.teacher.cache import TeacherCache
-from tests.stages.teacher_child import make_prompts
+from tests.stages.teacher_child import overlapping_runs
 
 TOTAL, EACH = 24, 16  # run A: prompts 0..15, run B: 8..23 -> 8 shared
 
@@ -32,16 +32,8 @@ def _start(work: Path) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_two_runs_writing_one_cache_at_once_lose_and_corrupt_nothing(tmp_path):
-    full = make_prompts(tmp_path / "all.parquet", TOTAL)
+    full, works = overlapping_runs(tmp_path, TOTAL, EACH)
     shared = tmp_path / "shared_cache"
-    works = []
-    for name, part in (("a", full.slice(0, EACH)), ("b", full.slice(TOTAL - EACH, EACH))):
-        work = tmp_path / name
-        work.mkdir()
-        part.write_parquet(work / "knowdist_prompts.parquet")
-        (work / "cache").symlink_to(shared, target_is_directory=True)
-        works.append(work)
-    shared.mkdir()
     procs = [_start(w) for w in works]
     for w, p in zip(works, procs):
         assert p.wait(timeout=900) == 0, (w / "child.log").read_text()[-3000:]
