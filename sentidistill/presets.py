@@ -363,7 +363,13 @@ def main(argv: list[str] | None = None) -> int:
             print(apply_text(text, override), end="")
             return 0
         out = a.out or a.params
-        write_text(out, apply_text(text, override, header=f"{a.name} (python -m sentidistill.presets apply {a.name})"))
+        new = apply_text(text, override, header=f"{a.name} (python -m sentidistill.presets apply {a.name})")
+        if out.exists() and yaml.safe_load(new) == yaml.safe_load(out.read_text(encoding="utf-8")):
+            # same values (the identity preset `cpu` on the committed params): leave the file alone,
+            # so applying it never dirties params.yaml or the git tree
+            print(f"{out} already holds preset {a.name!r}: unchanged")
+            return 0
+        write_text(out, new)
         print(f"wrote {out} (preset {a.name!r}); `dvc status` shows what it invalidates")
         return 0
     except PresetError as exc:

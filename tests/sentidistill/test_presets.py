@@ -67,3 +67,17 @@ def test_every_preset_validates(name):
 def test_cpu_is_identity():
     base = presets.read_params(PARAMS_FILE)
     assert presets.merged_params("cpu", base) == base
+
+
+def test_applying_the_identity_preset_leaves_params_untouched(tmp_path, capsys):
+    """`presets apply cpu` on the committed params.yaml writes nothing (it used to rewrite the file
+    with a header and dirty the git tree); a preset that changes values still writes."""
+    params = tmp_path / "params.yaml"
+    params.write_bytes(PARAMS_FILE.read_bytes())
+    before = params.stat().st_mtime_ns, params.read_bytes()
+    assert presets.main(["apply", "cpu", "--params", str(params), "--no-check"]) == 0
+    assert (params.stat().st_mtime_ns, params.read_bytes()) == before
+    assert "unchanged" in capsys.readouterr().out
+    assert presets.main(["apply", "tiny", "--params", str(params), "--no-check"]) == 0
+    assert params.read_bytes() != before[1] and yaml.safe_load(params.read_text())["knowdist"] != yaml.safe_load(
+        before[1])["knowdist"]  # fmt: skip
