@@ -316,6 +316,38 @@ def predict_file(
     return summary
 
 
+def missing_local_model(model: str | Path, root: Path | None = None) -> str | None:
+    """Why ``model`` cannot be a model, when it looks like a local path that does not exist (its
+    parent folder exists, or it starts like a path), naming the pipeline stage that builds it;
+    None for an existing folder or a hub id (``org/name``, left to the hub)."""
+    from sentidistill.paths import ROOT
+
+    root = root or ROOT
+    text = str(model)
+    path = Path(text).expanduser()
+    if path.exists():
+        return None
+    looks_local = text.startswith(("/", "./", "../", "~")) or (len(path.parts) > 1 and path.parent.is_dir())
+    if not looks_local:
+        return None
+    stage = None
+    try:
+        import yaml
+
+        stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+        rel = str(path.resolve().relative_to(root.resolve())) if path.is_absolute() or path.resolve().is_relative_to(
+            root.resolve()) else text  # fmt: skip
+        for name, st in stages.items():
+            outs = [next(iter(o)) if isinstance(o, dict) else o for o in st.get("outs", [])]
+            if rel in outs:
+                stage = name
+                break
+    except (OSError, KeyError, TypeError, ValueError):
+        pass
+    hint = f"build it with `dvc repro {stage}`" if stage else "check the path (or pass a hub id like org/name)"
+    return f"model folder {text} does not exist: {hint}"
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(
         prog="python -m sentidistill.classifier.predict",
@@ -334,6 +366,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     if args.batch_size < 1:
         ap.error("--batch-size must be >= 1")
+    problem = missing_local_model(args.model)
+    if problem:  # before transformers, which would retry the hub for a minute and print 80 lines
+        raise SystemExit(f"error: {problem}")
     try:
         summary = predict_file(args.model, args.input, args.output, text_field=args.text_field, batch_size=args.batch_size,
                                max_length=args.max_length, strict=args.strict, prefix=args.prefix, threads=args.threads)  # fmt: skip

@@ -116,3 +116,22 @@ def test_output_column_clash_and_unknown_format(tmp_path):
     (tmp_path / "in.txt").write_text("hello")
     with pytest.raises(BadInputError, match="unsupported"):
         predict_file("fake", tmp_path / "in.txt", tmp_path / "o.jsonl", classifier=FakeClassifier())
+
+
+def test_a_missing_local_model_names_the_stage_that_builds_it(tmp_path, monkeypatch):
+    """`predict --model models/classifier-student` before the pipeline built it said nothing useful
+    (80 lines of hub retries); now one line with the stage to run. Hub ids still go to the hub."""
+    import yaml
+
+    from sentidistill.classifier.predict import missing_local_model
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(
+        {"stages": {"classifier_train": {"cmd": "x", "outs": ["models/classifier-student"]}}}))  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    msg = missing_local_model("models/classifier-student", tmp_path)
+    assert msg == "model folder models/classifier-student does not exist: build it with `dvc repro classifier_train`"
+    assert "check the path" in missing_local_model(str(tmp_path / "elsewhere" / "m"), tmp_path)
+    assert missing_local_model("sentence-transformers/all-MiniLM-L6-v2", tmp_path) is None  # a hub id
+    (tmp_path / "models" / "classifier-student").mkdir()
+    assert missing_local_model("models/classifier-student", tmp_path) is None
