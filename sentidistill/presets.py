@@ -330,12 +330,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sentidistill.presets", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="available presets")
+    helps = {
+        "check": "validate params.yaml + the preset with every stage's own model",
+        "apply": "rewrite params.yaml with the preset merged in (comments kept); then `dvc repro`",
+        "show": "print the merged params.yaml, change nothing",
+    }
     for cmd in ("check", "apply", "show"):
-        p = sub.add_parser(cmd)
-        p.add_argument("name")
+        p = sub.add_parser(cmd, help=helps[cmd], description=helps[cmd])
+        p.add_argument("name", help="preset name (`list` shows them): presets/<name>.yaml")
         p.add_argument("--params", type=Path, default=PARAMS_FILE, help="base params.yaml (default: the repo's)")
         p.add_argument("--base-rev", default=None, help="merge onto params.yaml at this git revision")
-        p.add_argument("--presets-dir", type=Path, default=PRESETS_DIR)
+        p.add_argument("--presets-dir", type=Path, default=PRESETS_DIR, help="where the presets live")
         if cmd == "apply":
             p.add_argument("--out", type=Path, default=None, help="write here instead of rewriting --params")
             p.add_argument("--no-check", action="store_true", help="skip validation")

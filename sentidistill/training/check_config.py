@@ -1,6 +1,7 @@
 """Dry validation of a (paper-scale) configuration: nothing is downloaded or trained.
 
     python -m sentidistill.training.check_config presets/paper.yaml
+    python -m sentidistill.training.check_config paper      # the same, by preset name
     python -m sentidistill.training.check_config            # params.yaml as it is
 
 Deep-merges the preset onto params.yaml (sentidistill.presets), validates every parameter
@@ -24,6 +25,14 @@ from sentidistill.paths import PARAMS_FILE
 from sentidistill.training.config import STAGES, load_training_params
 
 WORLD_SIZES = (1, 2, 4, 8)
+
+
+def preset_path(preset: str | Path) -> Path:
+    """A preset given by file (``presets/paper.yaml``) or by name (``paper``, as ``presets check`` takes it)."""
+    p = Path(preset)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    return presets.preset_path(p.name)
 
 
 def merged(preset: Path | None, params_file: Path = PARAMS_FILE) -> dict[str, Any]:
@@ -80,12 +89,13 @@ def check(preset: Path | None, params_file: Path = PARAMS_FILE) -> tuple[list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("preset", nargs="?", type=Path, help="presets/<name>.yaml (partial override of params.yaml)")
-    ap.add_argument("--params", type=Path, default=PARAMS_FILE)
+    ap = argparse.ArgumentParser(prog="python -m sentidistill.training.check_config",
+                                 description=__doc__.splitlines()[0])  # fmt: skip
+    ap.add_argument("preset", nargs="?", help="a preset name (paper) or file (presets/paper.yaml); none = params.yaml")
+    ap.add_argument("--params", type=Path, default=PARAMS_FILE, help="the base params.yaml (default: the repo's)")
     a = ap.parse_args(argv)
     try:
-        errors, lines = check(a.preset, a.params)
+        errors, lines = check(preset_path(a.preset) if a.preset else None, a.params)
     except (presets.PresetError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

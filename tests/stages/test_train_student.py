@@ -53,3 +53,11 @@ def test_check_config_paper_preset_is_valid():
     errors, lines = check(ROOT / "presets" / "paper.yaml")
     assert errors == []
     assert any("profile paper-llama-3.2-1b" in line for line in lines)
+
+
+def test_check_config_takes_preset_names_like_presets_check(capsys):
+    from sentidistill.training.check_config import main
+
+    assert main(["paper"]) == 0 and "OK: paper" in capsys.readouterr().out
+    assert main(["no-such-preset"]) == 1
+    assert "no preset 'no-such-preset'" in capsys.readouterr().err
