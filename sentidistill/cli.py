@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 #: subcommand -> (module with a ``main(argv)``, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -48,13 +50,31 @@ def is_user_error(exc: BaseException) -> bool:
     return any(c.__module__.split(".")[0] in ("sentidistill", "stages", "schemas") for c in type(exc).__mro__)
 
 
-def run(module: str, argv: list[str], prog: str) -> int:
-    """``module.main(argv)`` under ``prog`` (argparse takes its prog from ``sys.argv[0]``)."""
-    mod = importlib.import_module(module)
-    saved = sys.argv[0]
+@contextmanager
+def _prog(prog: str) -> Iterator[None]:
+    """Usage lines say ``sentidistill <command>``: argparse takes a default prog from
+    ``sys.argv[0]``, and a module's own ``prog="python -m ..."`` is swapped for the CLI's."""
+    saved_argv0, saved_init = sys.argv[0], argparse.ArgumentParser.__init__
+
+    def init(self: argparse.ArgumentParser, *args: Any, prog: str | None = None, **kwargs: Any) -> None:
+        saved_init(self, *args, prog=cli_prog if prog and prog.startswith("python -m ") else prog, **kwargs)
+
+    cli_prog = prog
     sys.argv[0] = prog
+    argparse.ArgumentParser.__init__ = init  # type: ignore[method-assign]
     try:
-        result = mod.main(argv)
+        yield
+    finally:
+        sys.argv[0] = saved_argv0
+        argparse.ArgumentParser.__init__ = saved_init  # type: ignore[method-assign]
+
+
+def run(module: str, argv: list[str], prog: str) -> int:
+    """``module.main(argv)`` under ``prog``."""
+    mod = importlib.import_module(module)
+    try:
+        with _prog(prog):
+            result = mod.main(argv)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
@@ -64,8 +84,6 @@ def run(module: str, argv: list[str], prog: str) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"{prog}: error: {first}", file=sys.stderr)
         return USER_ERROR_EXIT
-    finally:
-        sys.argv[0] = saved
     return result if isinstance(result, int) else 0
 
 

@@ -156,7 +156,8 @@ def ensure_installed(targets: Iterable[str], config: ModelsConfig | None = None)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sentidistill.models.install",
+                                     description=__doc__.split("\n\n")[0].replace("\n", " "))  # fmt: skip
     parser.add_argument(
         "models", nargs="*", help="registry names or roles (default: student, teacher and models.materialize)"
     )

@@ -257,11 +257,11 @@ def load_predictions(path: Path) -> pl.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> str:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m sentidistill.sentibench.compare", description=__doc__.splitlines()[0])
     ap.add_argument("a", type=Path, help="predictions (folder or parquet) of the reference model, e.g. the base student")
     ap.add_argument("b", type=Path, help="predictions of the model compared with it")
-    ap.add_argument("--resamples", type=int, default=2000)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: 2000)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")
     ap.add_argument("--min-examples", type=int, default=MIN_EXAMPLES, help="no interval below this many examples")
     ap.add_argument("--out", type=Path, default=None, help="also write the markdown here")
     args = ap.parse_args(argv)

@@ -30,9 +30,9 @@ def test_every_command_has_help(command):
     assert "usage:" in out.stdout
 
 
-def test_subcommand_prog_names_the_cli():
-    out = _cli("compare", "--help")
-    assert out.stdout.startswith("usage: sentidistill compare")
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_subcommand_usage_names_the_cli(command):
+    assert _cli(command, "--help").stdout.startswith(f"usage: sentidistill {command}")
 
 
 def test_a_missing_artifact_is_one_line_and_exit_2(tmp_path):
