@@ -40,14 +40,59 @@ def _rel(p: Path, start: Path) -> str:
     return Path(os.path.relpath(p, start)).as_posix()
 
 
-def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    header = ["model", *CATEGORIES, "Avg"]
-    rows = []
+#: below this many examples a number is marked: it rests on a handful of examples
+FEW_EXAMPLES = 30
+FEW_MARK = "†"
+FEW_NOTE = f"{FEW_MARK} fewer than {FEW_EXAMPLES} examples: a demonstration, not a measurement."
+LOSS_DIGITS = 3
+
+
+def _n_examples(res: Mapping[str, Any]) -> int:
+    return sum(int(d.get("n_examples", 0)) for d in res.get("datasets", {}).values())
+
+
+def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]], bool]:
+    """Per category: F1 and the examples behind it; marked where a dataset of it has few examples."""
+    from sentidistill.sentibench.datasets import DATASETS
+
+    header = ["model", *CATEGORIES, "Avg", "examples"]
+    rows, few = [], False
     for name, res in results.items():
         cats = res.get("categories", {})
-        vals = [cats.get(c) for c in CATEGORIES] + [res.get("avg")]
-        rows.append([name, *("–" if v is None else f"{v:.2f}" for v in vals)])
-    return header, rows
+        cells = []
+        for c in CATEGORIES:
+            present = [d for k, d in res.get("datasets", {}).items() if k in DATASETS and DATASETS[k].category == c]
+            n = sum(int(d.get("n_examples", 0)) for d in present)
+            v = cats.get(c)
+            mark = FEW_MARK if v is not None and any(int(d.get("n_examples", 0)) < FEW_EXAMPLES for d in present) else ""
+            few |= bool(mark)
+            cells.append("–" if v is None else f"{v:.1f} (n={n}){mark}")
+        avg = res.get("avg")
+        rows.append([name, *cells, "–" if avg is None else f"{avg:.1f}", str(_n_examples(res))])
+    return header, rows, few
+
+
+def _dataset_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]], bool]:
+    """Per dataset and model: F1 with its n (the table of reports/sentibench.md, inline)."""
+    from sentidistill.sentibench.datasets import DATASETS
+
+    models = list(results)
+    header = ["dataset", "category", *models]
+    rows, few = [], False
+    for key, spec in DATASETS.items():
+        cells = []
+        for m in models:
+            d = results[m].get("datasets", {}).get(key)
+            if d is None:
+                cells.append("–")
+                continue
+            n = int(d.get("n_examples", 0))
+            mark = FEW_MARK if n < FEW_EXAMPLES else ""
+            few |= bool(mark)
+            cells.append(f"{d['f1']:.1f} (n={n}){mark}")
+        if any(c != "–" for c in cells):
+            rows.append([key, spec.category, *cells])
+    return header, rows, few
 
 
 COMPARISON_FILE = "comparison.json"
@@ -74,10 +119,14 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    trs = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+def render_html(md_text: str, title: str) -> str:
+    """The page as HTML, rendered from its Markdown by the Markdown library (tables, code spans,
+    links, images), with inline CSS: one source for both files, no JavaScript, nothing remote."""
+    import markdown
+
+    body = markdown.markdown(md_text, extensions=["tables"], output_format="html")
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{CSS}</style></head><body>{body}</body></html>\n")  # fmt: skip
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#212529}
@@ -87,59 +136,73 @@ h2{border-bottom:1px solid #dee2e6;padding-bottom:.2em}code{background:#f1f3f5;p
 
 
 def build_index(inp: Inputs) -> dict[str, Any]:
-    """Render the plots this module owns, then write index.md/index.html; returns a summary."""
+    """Render the plots this module owns, then write index.md and index.html (rendered from it)."""
     out = inp.reports_dir
     out.mkdir(parents=True, exist_ok=True)
-    sections: list[tuple[str, str, str]] = []  # (title, markdown, html)
+    sections: list[tuple[str, str]] = []  # (title, markdown)
     summary: dict[str, Any] = {"plots": [], "links": []}
+    few_any = False
 
     # SentiBench (plot + table written by sentibench_report)
     sb_dir = inp.metrics_dir / "sentibench"
     results = {p.stem: _load(p) for p in sorted(sb_dir.glob("*.json")) if p.name != COMPARISON_FILE}
-    md, ht = [], []
+    md = []
     cmp = _load(sb_dir / COMPARISON_FILE)
     if cmp:
         h, rows = _comparison_rows(cmp)
         conf = round(100 * cmp["confidence"])
         m = cmp["mean"]
         ci = "no interval" if m["ci_low"] is None else f"{conf}% CI [{m['ci_low']:+.2f}, {m['ci_high']:+.2f}]"
+        n_total = sum(d["n_examples"] for d in cmp["datasets"].values())
         head = (f"**{cmp['model']} vs {cmp['baseline']}: {m['delta']:+.2f} macro-F1 points** on the mean of "
-                f"{m['n_datasets']} classification datasets ({ci}; paired bootstrap over the same test examples, "
-                f"n per dataset in the table). Details: [sentibench_comparison.md](sentibench_comparison.md)")
+                f"{m['n_datasets']} classification datasets ({ci}; paired bootstrap over the same {n_total} test "
+                f"examples, n per dataset in the table). Details: [sentibench_comparison.md](sentibench_comparison.md)")
         md.append(head + "\n\n" + _md_table(h, rows) + "\n")
-        ht.append(f"<p>{html.escape(head)}</p>" + _html_table(h, rows))
         summary["comparison"] = m
     if results:
-        h, rows = _sentibench_rows(results)
-        md.append("F1 (%), mean over seeds and datasets of each category.\n\n" + _md_table(h, rows))
-        ht.append("<p>F1 (%), mean over seeds and datasets of each category.</p>" + _html_table(h, rows))
+        h, rows, few = _sentibench_rows(results)
+        md.append("F1 (%) per category (mean over its datasets and the seeds), with the test examples behind it.\n\n"
+                  + _md_table(h, rows))  # fmt: skip
+        h, rows, few2 = _dataset_rows(results)
+        md.append("\nPer dataset (F1 %, n = test examples):\n\n" + _md_table(h, rows))
+        few_any |= few or few2
+        if few or few2:
+            md.append(f"\n{FEW_NOTE}\n")
     for name in ("sentibench_categories.png",):
         if (out / name).exists():
             md.append(f"\n![SentiBench per category]({name}) ([SVG]({Path(name).with_suffix('.svg')}))\n")
-            ht.append(f'<p><img src="{name}" alt="SentiBench per category"> <a href="{Path(name).with_suffix(".svg")}">SVG</a></p>')
             summary["plots"].append(name)
     if (out / "sentibench.md").exists():
-        md.append("\nFull table (every dataset, ± std, run details): [sentibench.md](sentibench.md)\n")
-        ht.append('<p>Full table (every dataset, ± std, run details): <a href="sentibench.md">sentibench.md</a></p>')
-    sections.append(("SentiBench", "".join(md) or "_not evaluated yet_\n", "".join(ht) or "<p>not evaluated yet</p>"))
+        md.append("\nRun details (± std over seeds, parse counts, configuration): [sentibench.md](sentibench.md)\n")
+    sections.append(("SentiBench", "".join(md) or "_not evaluated yet_\n"))
 
-    # Classifier student (classifier_report): encoder vs LLMs on the same SentiBench examples
+    # Classifier student (classifier_report): encoder vs LLMs
     comp = _load(inp.metrics_dir / "classifier_comparison.json")
     if comp and (out / "classifier.md").exists():
+        md = ""
+        full = comp.get("full") or {}
+        if full:
+            ds = sorted({d for r in full.values() for d in r if isinstance(r.get(d), dict)})
+            nrow = comp.get("full_n") or {}
+            h = ["model", *(f"{d} (n={nrow.get(d, '?')})" for d in ds), "Avg"]
+            rows = [[name, *(f"{r[d]['f1']:.1f}" if d in r else "–" for d in ds),
+                     "–" if r.get("avg") is None else f"{r['avg']:.1f}"] for name, r in full.items()]  # fmt: skip
+            md += "Macro-F1 (%) of the encoders on the full test splits:\n\n" + _md_table(h, rows) + "\n"
         ds = comp.get("matched_datasets") or []
-        h = ["model", *ds, "Avg"]
-        rows = [[name, *(f"{r[d]['f1']:.2f}" if d in r else "–" for d in ds),
-                 "–" if r.get("avg") is None else f"{r['avg']:.2f}"] for name, r in comp.get("matched", {}).items()]
+        matched_n = comp.get("matched_n") or {}
         failed = comp.get("teacher_parse_failed")
         note = f"Teacher answers that failed to parse: {failed}. " if failed is not None else ""
-        md = ("Macro-F1 (%) on the examples the LLM evaluation used. " + note
-              + "Full tables, the encoders on the full test splits and the label mapping: [classifier.md](classifier.md)\n\n")
-        ht = (f"<p>Macro-F1 (%) on the examples the LLM evaluation used. {html.escape(note)}Full tables, the encoders on "
-              'the full test splits and the label mapping: <a href="classifier.md">classifier.md</a></p>')
-        if rows and ds:
-            md += _md_table(h, rows)
-            ht += _html_table(h, rows)
-        sections.append(("Classifier student (encoder)", md, ht))
+        if ds and comp.get("matched"):
+            few = any(int(matched_n.get(d, 0)) < FEW_EXAMPLES for d in ds)
+            few_any |= few
+            h = ["model", *(f"{d} (n={matched_n.get(d, '?')}){FEW_MARK if int(matched_n.get(d, 0)) < FEW_EXAMPLES else ''}"
+                            for d in ds), "Avg"]  # fmt: skip
+            rows = [[name, *(f"{r[d]['f1']:.1f}" if d in r else "–" for d in ds),
+                     "–" if r.get("avg") is None else f"{r['avg']:.1f}"] for name, r in comp["matched"].items()]
+            md += ("Macro-F1 (%) on the examples every compared model saw (the LLM evaluation's, teacher included). "
+                   + note + "\n\n" + _md_table(h, rows) + (f"\n{FEW_NOTE}\n" if few else "") + "\n")
+        md += "Full tables and the label mapping: [classifier.md](classifier.md)\n"
+        sections.append(("Classifier student (encoder)", md))
 
     # Training loss
     logs = {s: read_loss_csv(inp.training_plots_dir / f"{s}.csv") for s in TRAINING_STAGES
@@ -147,20 +210,21 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     plot_training_loss(logs, out / "training_loss")
     summary["plots"].append("training_loss.png")
     tm = {s: _load(inp.metrics_dir / "training" / f"{s}.json") for s in TRAINING_STAGES}
-    rows = [[s, str(m.get("global_step", "–")), str(m.get("first_loss", "–")), str(m.get("last_loss", "–")),
-             str(m.get("train_seconds", "–"))] for s, m in tm.items() if m]
+
+    def num(v: Any, digits: int = LOSS_DIGITS) -> str:
+        return "–" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
+
+    rows = [[s, num(m.get("global_step")), num(m.get("first_loss")), num(m.get("last_loss")),
+             num(m.get("train_seconds"), 0)] for s, m in tm.items() if m]  # fmt: skip
     h = ["stage", "steps", "first loss", "last loss", "train s"]
     md = "![training loss](training_loss.png) ([SVG](training_loss.svg))\n"
-    ht = '<p><img src="training_loss.png" alt="training loss"> <a href="training_loss.svg">SVG</a></p>'
     if rows:
         md = _md_table(h, rows) + "\n" + md
-        ht = _html_table(h, rows) + ht
     for s in TRAINING_STAGES:
         p = inp.training_plots_dir / f"{s}.png"
         if p.exists():
             md += f"- {s} (per-stage plot, loss + lr): [{_rel(p, out)}]({_rel(p, out)})\n"
-            ht += f'<p>{s} (loss + lr): <a href="{_rel(p, out)}">{_rel(p, out)}</a></p>'
-    sections.append(("Student training", md, ht))
+    sections.append(("Student training", md))
 
     # Corpus accounting
     corpus = _load(inp.metrics_dir / "corpus.json")
@@ -174,31 +238,24 @@ def build_index(inp: Inputs) -> dict[str, Any]:
         pools = corpus.get("pools", {})
         pools_txt = ", ".join(f"{k}: {v.get('total', '?'):,}" for k, v in pools.items())
         md = (_md_table(["domain", *keys], rows) + f"\nPools: {pools_txt}\n\n"
-              "![corpus accounting](corpus_accounting.png) ([SVG](corpus_accounting.svg))\n")
-        ht = (_html_table(["domain", *keys], [[c.replace("**", "") for c in r] for r in rows])
-              + f"<p>Pools: {html.escape(pools_txt)}</p>"
-              + '<p><img src="corpus_accounting.png" alt="corpus accounting"> <a href="corpus_accounting.svg">SVG</a></p>')
-        sections.append(("Distillation corpus (raw → kept)", md, ht))
+              "![corpus accounting](corpus_accounting.png) ([SVG](corpus_accounting.svg))\n")  # fmt: skip
+        sections.append(("Distillation corpus (raw → kept)", md))
     else:
         plot_corpus_accounting({"total": {"raw": 0, "kept": 0}, "by_domain": {}}, out / "corpus_accounting")
-        sections.append(("Distillation corpus (raw → kept)", "_not built yet_\n", "<p>not built yet</p>"))
+        sections.append(("Distillation corpus (raw → kept)", "_not built yet_\n"))
 
     # Stage statistics (every metrics JSON)
     stats = sorted(p for p in inp.metrics_dir.rglob("*.json"))
     links = [(_rel(p, out), p.relative_to(inp.metrics_dir).as_posix()) for p in stats]
     summary["links"] = [t for _, t in links]
-    md = "".join(f"- [{t}]({h})\n" for h, t in links) or "_none yet_\n"
-    ht = "<ul>" + "".join(f'<li><a href="{html.escape(h)}">{html.escape(t)}</a></li>' for h, t in links) + "</ul>"
-    sections.append(("Stage statistics (metrics/)", md, ht))
+    sections.append(("Stage statistics (metrics/)", "".join(f"- [{t}]({h})\n" for h, t in links) or "_none yet_\n"))
 
     title = "sentidistill reports"
     intro = "Produced by the `report_index` DVC stage; every plot is a static PNG/SVG (renders offline)."
-    index_md = f"# {title}\n\n{intro}\n\n" + "\n".join(f"## {t}\n\n{m}" for t, m, _ in sections)
-    body = "".join(f"<h2>{html.escape(t)}</h2>{h}" for t, _, h in sections)
-    index_html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-                  f"<style>{CSS}</style></head><body><h1>{title}</h1><p>{html.escape(intro)}</p>{body}</body></html>\n")
+    index_md = f"# {title}\n\n{intro}\n\n" + "\n".join(f"## {t}\n\n{m}" for t, m in sections)
     write_text(out / "index.md", index_md)
-    write_text(out / "index.html", index_html)
+    write_text(out / "index.html", render_html(index_md, title))
+    summary["few_examples_marked"] = few_any
     log.info("wrote %s and %s (%d plots, %d metrics files)", out / "index.md", out / "index.html",
              len(summary["plots"]), len(summary["links"]))
     return summary

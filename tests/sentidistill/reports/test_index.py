@@ -37,7 +37,7 @@ def test_index_links_everything_present(tmp_path: Path):
     for link in ("sentibench_categories.png", "training_loss.png", "corpus_accounting.png", "sentibench.md",
                  "../metrics/corpus.json", "../metrics/training/knowdist.json"):
         assert link in md and link in html
-    assert "| base-student | 50.00 | 40.00 | 10.00 | 33.30 |" in md
+    assert "| base-student | 50.0 (n=0) | 40.0 (n=0) | 10.0 (n=0) | 33.3 | 0 |" in md
     assert "| **total** | 100 | 2 | 3 | 1 | 1 | 93 |" in md
     assert "http://" not in html and "https://" not in html and "<script" not in html
 
@@ -60,5 +60,23 @@ def test_index_links_the_classifier_report(tmp_path: Path):
     build_index(Inputs(tmp_path, metrics, reports, plots))
     md = (reports / "index.md").read_text()
     assert "## Classifier student (encoder)" in md and "(classifier.md)" in md
-    assert "| mini (encoder student) | 80.50 | 80.50 |" in md and "failed to parse: 3" in md
+    assert "| mini (encoder student) | 80.5 | 80.5 |" in md and "failed to parse: 3" in md
+    assert "sst2 (n=?)" in md  # no n recorded: said, not hidden
     assert 'href="classifier.md"' in (reports / "index.html").read_text()
+
+
+def test_numbers_carry_their_n_and_few_examples_are_marked_in_both_files(tmp_path: Path):
+    """Cells used to read 0.00 / 100.00 from one example with nothing to say so; the HTML had no
+    per-dataset table and showed code spans with literal backticks."""
+    metrics, reports = tmp_path / "metrics", tmp_path / "reports"
+    (metrics / "sentibench").mkdir(parents=True)
+    ds = {"sst2": {"f1": 81.4, "n_examples": 120}, "imdb": {"f1": 100.0, "n_examples": 1}}
+    (metrics / "sentibench" / "student.json").write_text(
+        json.dumps({"avg": 90.7, "categories": {"BSA": 90.7}, "datasets": ds}))
+    build_index(Inputs(tmp_path, metrics, reports, tmp_path / "none"))
+    md = (reports / "index.md").read_text()
+    html = (reports / "index.html").read_text()
+    assert "| sst2 | BSA | 81.4 (n=120) |" in md and "| imdb | BSA | 100.0 (n=1)† |" in md
+    assert "fewer than 30 examples" in md and "90.7 (n=121)†" in md
+    assert "<td>100.0 (n=1)†</td>" in html and "<th>dataset</th>" in html  # the per-dataset table, rendered
+    assert "<code>report_index</code>" in html and "`" not in html.split("<body>")[1]
