@@ -99,7 +99,6 @@ def _labels_schema(labels: tuple[str, ...] | None) -> pa.DataFrameSchema:
             "response": pa.Column(pl.Utf8),
             "finish_reason": pa.Column(pl.Utf8, pa.Check.isin(list(FINISH_REASONS))),
             "n_completion_tokens": pa.Column(pl.Int64, pa.Check.ge(0)),
-            "cache_hit": pa.Column(pl.Boolean),
             "flag": pa.Column(pl.Utf8, pa.Check.isin(list(FLAGS)), nullable=True),
             "label": pa.Column(pl.Utf8, label_checks, nullable=True),
             "label_id": pa.Column(pl.Int64, id_checks, nullable=True),

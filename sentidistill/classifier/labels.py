@@ -133,9 +133,11 @@ def parse_table(generated: pl.DataFrame, params: LabelParams) -> pl.DataFrame:
     )
 
 
+# No cache_hit column: the labels file must not depend on the run's history (a resumed and an
+# uninterrupted run write the same bytes); the stats JSON counts the cache hits.
 OUTPUT_COLUMNS = (
     "prompt_id", "text_id", "domain", "text", "user_message", "key", "engine", "response", "finish_reason",
-    "n_completion_tokens", "cache_hit", "flag", "label", "label_id", "raw_label", "rationale",
+    "n_completion_tokens", "flag", "label", "label_id", "raw_label", "rationale",
     "parse_method", "parse_error", "soft_probs",
 )  # fmt: skip
 

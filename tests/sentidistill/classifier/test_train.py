@@ -46,12 +46,12 @@ def labels_table(extra_failed: int = 2, soft: bool = True) -> pl.DataFrame:
         rows.append({
             "prompt_id": f"{i:016x}", "text_id": f"t{i}", "domain": ["imdb", "yelp"][i % 2], "text": t,
             "user_message": f"Label: {t}", "key": f"{i:064x}", "engine": "fake:teacher@000", "response": "{...}",
-            "finish_reason": "stop", "n_completion_tokens": 10, "cache_hit": False, "flag": None, "label": lab,
+            "finish_reason": "stop", "n_completion_tokens": 10, "flag": None, "label": lab,
             "label_id": lid, "raw_label": lab, "rationale": "because" if lab else None,
             "parse_method": "json" if lab else None, "parse_error": None if lab else "no_json", "soft_probs": probs,
         })  # fmt: skip
     schema = {"n_completion_tokens": pl.Int64, "label_id": pl.Int64, "soft_probs": pl.List(pl.Float64),
-              "cache_hit": pl.Boolean, "flag": pl.Utf8, "label": pl.Utf8, "raw_label": pl.Utf8, "rationale": pl.Utf8,
+              "flag": pl.Utf8, "label": pl.Utf8, "raw_label": pl.Utf8, "rationale": pl.Utf8,
               "parse_method": pl.Utf8, "parse_error": pl.Utf8}  # fmt: skip
     df = pl.DataFrame(rows, schema_overrides=schema)
     return labels_schema(LABELS).validate(df)
