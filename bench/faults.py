@@ -37,6 +37,7 @@ import polars as pl
 
 from bench._common import write_result
 from sentidistill.faults import ENGINE_CALL_LOG_ENV, FAILPOINT_ENV
+from sentidistill.io import write_parquet
 from sentidistill.paths import ROOT
 from sentidistill.precision import cpu_flags
 from sentidistill.teacher.cache import CORRUPT_DIR, TeacherCache
@@ -366,8 +367,6 @@ def fault_full_disk(root: Path, ref: Path) -> dict[str, Any]:
     """ENOSPC in the middle of an artifact write: the previous artifact stays, byte for byte."""
     import polars as pl_mod
 
-    from sentidistill.io import write_parquet
-
     work = root / "full_disk"
     work.mkdir(parents=True)
     target = work / "knowdist_corpus.parquet"
@@ -430,11 +429,11 @@ def answers_with_batches(work: Path, n_parallel: int, shift: int = 0, kill_after
     if shift:
         head = work / "head"
         head.mkdir()
-        prompts.head(shift).write_parquet(head / "knowdist_prompts.parquet")
+        write_parquet(prompts.head(shift), head / "knowdist_prompts.parquet")
         (work / "cache").mkdir()
         (head / "cache").symlink_to(work / "cache", target_is_directory=True)
         assert _wait(teacher_child(head, n=shift, batch=1, n_parallel=1)) == 0
-    prompts.write_parquet(work / "knowdist_prompts.parquet")
+    write_parquet(prompts, work / "knowdist_prompts.parquet")
     run = dict(n=DIVERGENCE_PROMPTS, batch=2 * BATCH, n_parallel=n_parallel)
     if kill_after_shards:
         rc = _wait(teacher_child(work, failpoint=f"teacher_cache.shard_written:{kill_after_shards}", **run))

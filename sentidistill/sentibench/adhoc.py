@@ -8,7 +8,9 @@ The same code as ``dvc repro sentibench_eval@<entry>`` (the stage's ``run``), wi
 ``sentibench.eval`` from params.yaml as the starting point and the options on top, so the
 predictions and metrics files have the stage's format and can be compared with the
 pipeline's own (``sentidistill compare``). It writes ``<out>/<name>/predictions.parquet`` and
-``<out>/<name>/metrics.json``; nothing inside the DVC graph changes.
+``<out>/<name>/metrics.json``; nothing inside the DVC graph changes. Before the pipeline has
+ingested SentiBench (``data/sentibench/``), the raw benchmark (``data/raw/sentibench``, from
+``dvc pull``) is ingested into ``<out>/.sentibench/`` with the same code and parameters.
 """
 
 from __future__ import annotations
@@ -57,6 +59,23 @@ def eval_params(args: argparse.Namespace) -> EvalParams:
     return parse_section("sentibench.eval (with the command's options)", data, EvalParams)
 
 
+def benchmark_dir(datasets: list[str], out: Path) -> Path:
+    """``data/sentibench`` when the pipeline has ingested every dataset asked for, else the raw
+    benchmark ingested into ``out/.sentibench`` (the ``sentibench_ingest`` stage's code)."""
+    from sentidistill.params import load_section
+    from sentidistill.paths import RAW_SENTIBENCH, SENTIBENCH_DATA, require_pulled
+    from sentidistill.sentibench.ingest import IngestParams, ingest_all
+
+    if all((SENTIBENCH_DATA / f"{k}.parquet").is_file() for k in datasets):
+        return SENTIBENCH_DATA
+    local = out / ".sentibench"
+    missing = [k for k in datasets if not (local / f"{k}.parquet").is_file()]
+    if missing:
+        require_pulled(RAW_SENTIBENCH, "SentiBench raw data")
+        ingest_all(RAW_SENTIBENCH, local, load_section("sentibench.ingest", IngestParams), keys=missing)
+    return local
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(prog="python -m sentidistill.sentibench.adhoc", description=__doc__.split("\n\n")[0],
                                  epilog="Starts from sentibench.eval in params.yaml; each option overrides it.")  # fmt: skip
@@ -83,7 +102,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     local = Path(args.model).expanduser()
     if (args.model.startswith(("/", "./", "../", "~")) or args.model.endswith(".gguf")) and not local.exists():
         raise ParamsError(f"--model {args.model}: no such file or folder")
-    summary = run(name, params, model, out_dir=args.out, metrics_dir=args.out / name, checkpoint_dir=None)
+    data_dir = benchmark_dir(params.datasets, args.out)
+    summary = run(name, params, model, data_dir=data_dir, out_dir=args.out, metrics_dir=args.out / name,
+                  checkpoint_dir=None)  # fmt: skip
     metrics = args.out / name / f"{name}.json"
     metrics.replace(args.out / name / "metrics.json")
     print(f"{name}: avg {summary['avg']:.2f} over {summary['n_datasets']} datasets; "

@@ -47,6 +47,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "an audit log for the resume tests, appended and fsynced line by line, not an artifact",
     ("bench/teacher_throughput.py", "sequential_server_generations", "open"):
         "the llama.cpp server's own log in a temp file, not an artifact",
+    ("bench/faults.py", "teacher_child", "open"):
+        "a child process's stderr log in the bench's temp folder, appended, not an artifact",
+    ("bench/faults.py", "fault_corrupt_shard", ".write_bytes"):
+        "the fault itself: truncates a cache shard on purpose in the bench's temp folder",
+    ("bench/faults.py", "fault_full_disk.half_then_enospc", ".write_bytes"):
+        "the fault itself: a stand-in writer that leaves half a temp file and raises ENOSPC",
 }  # fmt: skip
 
 

@@ -25,7 +25,11 @@ def test_a_missing_model_file_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_eval_any_gguf_writes_the_stage_formats(tmp_path, tiny_model_paths, capsys):
+def test_eval_any_gguf_writes_the_stage_formats(tmp_path, tiny_model_paths, capsys, monkeypatch):
+    """Also before the pipeline ran: data/sentibench absent, the raw benchmark is ingested on the side."""
+    import sentidistill.paths
+
+    monkeypatch.setattr(sentidistill.paths, "SENTIBENCH_DATA", tmp_path / "not-ingested")
     out = tmp_path / "runs"
     args = ["eval", "--model", str(tiny_model_paths.gguf_path), "--datasets", "sst2", "twitter", "--n", "6",
             "--shots", "1", "--seeds", "0", "--partition", "all", "--threads", "2", "--out", str(out), "--name", "tiny"]
@@ -37,3 +41,4 @@ def test_eval_any_gguf_writes_the_stage_formats(tmp_path, tiny_model_paths, caps
     assert metrics["model"] == "tiny" and set(metrics["datasets"]) == {"sst2", "twitter"}
     assert metrics["config"]["shots"] == {"sst2": 1, "twitter": 1}
     assert "avg" in capsys.readouterr().out
+    assert sorted(p.name for p in (out / ".sentibench").glob("*.parquet")) == ["sst2.parquet", "twitter.parquet"]
