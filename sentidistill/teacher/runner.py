@@ -179,8 +179,9 @@ def generate_missing(
             elsewhere = int(sum(bool(x) for x in b["answered_elsewhere"]))
             counters.failed.update({str(k): e for k, e in zip(b["key"], errors) if e})
             counters.answered_elsewhere += elsewhere
-            counters.generated += n - sum(1 for e in errors if e) - elsewhere
-            counters.shards_written += int(n - elsewhere > sum(1 for e in errors if e))
+            answered = n - sum(1 for e in errors if e) - elsewhere
+            counters.generated += answered
+            counters.shards_written += int(answered > 0)  # the worker wrote them as one shard
             counters.prompt_tokens += int(sum(b["n_prompt_tokens"]))
             counters.completion_tokens += int(sum(b["n_completion_tokens"]))
             elapsed = time.perf_counter() - t0

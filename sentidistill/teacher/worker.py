@@ -77,10 +77,8 @@ class TeacherWorker:
         new = self._generate_isolating_failures([str(batch["prompt"][i]) for i in todo],
                                                 [int(batch["seed"][i]) for i in todo]) if todo else []  # fmt: skip
         elapsed = time.perf_counter() - t0
-        gens: list[Any] = [None] * len(keys)
-        for i, g in zip(todo, new):
-            gens[i] = g
-        answered = [(keys[i], gens[i]) for i in todo if gens[i].finish_reason != "error"]
+        done = dict(zip(todo, new))  # row index -> its generation; the other rows were answered elsewhere
+        answered = [(keys[i], g) for i, g in done.items() if g.finish_reason != "error"]
         record_engine_calls(k for k, _ in answered)
         self.cache.append([
             {"key": k, "response": g.text, "n_prompt_tokens": g.n_prompt_tokens,
@@ -90,13 +88,13 @@ class TeacherWorker:
             for k, g in answered
         ])  # fmt: skip
         skipped = Generation("", 0, 0, "stop")
-        gens = [g if g is not None else skipped for g in gens]
+        gens = [done.get(i, skipped) for i in range(len(keys))]
         return {
             "key": np.asarray(keys, dtype=object),
             "n_prompt_tokens": np.asarray([g.n_prompt_tokens for g in gens], dtype=np.int64),
             "n_completion_tokens": np.asarray([g.n_completion_tokens for g in gens], dtype=np.int64),
             "error": np.asarray([g.error or "" for g in gens], dtype=object),
-            "answered_elsewhere": np.asarray([i not in set(todo) for i in range(len(keys))], dtype=bool),
+            "answered_elsewhere": np.asarray([i not in done for i in range(len(keys))], dtype=bool),
             "elapsed_s": np.full(len(gens), elapsed / max(len(gens), 1), dtype=np.float64),
         }
 
