@@ -193,7 +193,7 @@ def bench_teacher(texts: list[str], n: int) -> dict[str, Any]:
 
 
 def stage_teacher_figure() -> dict[str, Any] | None:
-    p = paths.METRICS / "classifier_labels.json"
+    p = paths.STATS / "classifier_labels.json"
     if not p.is_file():
         return None
     m = json.loads(p.read_text(encoding="utf-8"))

@@ -58,11 +58,11 @@ def stage_precisions(root: Path = ROOT) -> dict[str, str]:
 
     out: dict[str, str] = {}
     for stage in ("knowdist", "icldist"):
-        p = root / "metrics" / "training" / f"{stage}.json"
+        p = root / "stats" / "training" / f"{stage}.json"
         if p.is_file():
             prec = json.loads(p.read_text()).get("precision") or {}
             out[f"train_{stage}"] = f"{prec.get('used', '?')} ({prec.get('requested', '?')}: {prec.get('reason', '')})"
-    for p in sorted((root / "metrics" / "sentibench").glob("*.json")):
+    for p in sorted((root / "stats" / "sentibench").glob("*.json")):
         eng = json.loads(p.read_text()).get("engine") or {}
         if eng:
             out[f"sentibench_eval@{p.stem}"] = f"{eng.get('backend')} {eng.get('dtype', 'GGUF as shipped')}"

@@ -17,7 +17,9 @@ SENTIBENCH_DATA = DATA / "sentibench"
 CORPUS_DATA = DATA / "corpus"
 MODELS = ROOT / "models"
 REPORTS = ROOT / "reports"
-METRICS = ROOT / "metrics"
+METRICS = ROOT / "metrics"  # headline numbers (sentidistill.headline), what dvc exp show shows
+STATS = ROOT / "stats"
+DVCLIVE = ROOT / "dvclive"  # DVCLive training logs, dvclive/<stage>/  # each stage's whole statistics dump
 
 
 def require_pulled(path: Path, what: str) -> Path:

@@ -15,7 +15,7 @@ from sentidistill.classifier.config import ClassifierEvalParams, TrainParams
 from sentidistill.classifier.evaluate import run_eval
 from sentidistill.classifier.train import resolve_base_model
 from sentidistill.params import load_section
-from sentidistill.paths import DATA, METRICS, MODELS, SENTIBENCH_DATA
+from sentidistill.paths import DATA, MODELS, SENTIBENCH_DATA, STATS
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--model", type=Path, default=MODELS / "classifier-student")
     parser.add_argument("--data-dir", type=Path, default=SENTIBENCH_DATA)
     parser.add_argument("--out", type=Path, default=DATA / "classifier" / "predictions.parquet")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "classifier_eval.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "classifier_eval.json")
     args = parser.parse_args(argv)
     params = load_section("classifier.eval", ClassifierEvalParams)
     base = resolve_base_model(load_section("classifier.train", TrainParams).base_model)

@@ -15,7 +15,7 @@ from typing import Any
 from sentidistill.classifier.config import LabelParams
 from sentidistill.classifier.labels import run_labels
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, DATA, METRICS, ROOT
+from sentidistill.paths import CORPUS_DATA, DATA, ROOT, STATS
 from sentidistill.teacher.config import TeacherParams
 
 
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         help="pools whose texts are excluded (default: the KnowDist and ICLDist pools)")
     parser.add_argument("--out", type=Path, default=DATA / "classifier" / "teacher_labels.parquet")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / teacher.cache.dir)
-    parser.add_argument("--metrics", type=Path, default=METRICS / "classifier_labels.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "classifier_labels.json")
     args = parser.parse_args(argv)
     params = load_section("classifier.labels", LabelParams)
     pools = args.pool if args.pool is not None else [CORPUS_DATA / "knowdist_pool.parquet", CORPUS_DATA / "icldist_pool.parquet"]

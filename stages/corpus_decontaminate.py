@@ -17,13 +17,13 @@ from typing import Any
 
 from sentidistill.corpus.decontaminate import DecontaminateParams, run_decontaminate
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, METRICS
+from sentidistill.paths import CORPUS_DATA, STATS
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Decontaminate the corpus against SentiBench.")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS_DATA, help="default: data/corpus")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "corpus_decontaminate.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "corpus_decontaminate.json")
     args = parser.parse_args(argv)
     params = load_section("corpus.decontaminate", DecontaminateParams)
     return run_decontaminate(params, args.corpus_dir, args.metrics)

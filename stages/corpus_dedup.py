@@ -4,7 +4,7 @@
 
 Reads ``data/corpus/corpus_normalized.parquet``; writes ``corpus_deduplicated.parquet``
 (kept rows), ``corpus_duplicates.parquet`` (removed rows with the kept row's id and the
-estimated Jaccard) and ``metrics/corpus_dedup.json``.
+estimated Jaccard) and ``stats/corpus_dedup.json``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 
 from sentidistill.corpus.dedup import DedupParams, run_dedup
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, METRICS
+from sentidistill.paths import CORPUS_DATA, STATS
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Remove exact and near-duplicate corpus texts.")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS_DATA, help="default: data/corpus")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "corpus_dedup.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "corpus_dedup.json")
     args = parser.parse_args(argv)
     params = load_section("corpus.dedup", DedupParams)
     return run_dedup(params, args.corpus_dir, args.metrics)

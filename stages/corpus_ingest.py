@@ -16,13 +16,13 @@ from typing import Any
 
 from sentidistill.corpus.ingest import IngestParams, run_ingest
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, METRICS
+from sentidistill.paths import CORPUS_DATA, STATS
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Ingest and normalize the unlabeled distillation corpus.")
     parser.add_argument("--out-dir", type=Path, default=CORPUS_DATA, help="default: data/corpus")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "corpus_ingest.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "corpus_ingest.json")
     args = parser.parse_args(argv)
     params = load_section("corpus.ingest", IngestParams)
     return run_ingest(params, args.out_dir, args.metrics)

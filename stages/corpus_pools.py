@@ -3,7 +3,7 @@
     python -m stages.corpus_pools [--corpus-dir DIR] [--metrics FILE] [--corpus-metrics FILE]
 
 Reads ``data/corpus/corpus_clean.parquet``; writes ``knowdist_pool.parquet``,
-``icldist_pool.parquet``, ``metrics/corpus_pools.json`` and ``metrics/corpus.json``, the
+``icldist_pool.parquet``, ``stats/corpus_pools.json`` and ``stats/corpus.json``, the
 accounting of the whole chain per file, domain and source:
 ``raw = rejected + exact_duplicates + near_duplicates + contaminated + kept``.
 """
@@ -18,14 +18,14 @@ from typing import Any
 from sentidistill.corpus.ingest import IngestParams
 from sentidistill.corpus.pools import PoolsParams, run_pools
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, METRICS
+from sentidistill.paths import CORPUS_DATA, STATS
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Sample the KnowDist and ICLDist text pools.")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS_DATA, help="default: data/corpus")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "corpus_pools.json")
-    parser.add_argument("--corpus-metrics", type=Path, default=METRICS / "corpus.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "corpus_pools.json")
+    parser.add_argument("--corpus-stats", "--corpus-metrics", dest="corpus_metrics", type=Path, default=STATS / "corpus.json")
     args = parser.parse_args(argv)
     params = load_section("corpus.pools", PoolsParams)
     ingest_params = load_section("corpus.ingest", IngestParams)

@@ -15,7 +15,7 @@ from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.prompts import DemoLabelParams
 from sentidistill.icldist.run import run_demo_labels
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, DATA, METRICS, ROOT
+from sentidistill.paths import CORPUS_DATA, DATA, ROOT, STATS
 from sentidistill.teacher.config import TeacherParams
 
 
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--pool", type=Path, default=CORPUS_DATA / "icldist_pool.parquet")
     parser.add_argument("--out", type=Path, default=DATA / "icldist" / "demo_labels.parquet")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / teacher.cache.dir)
-    parser.add_argument("--metrics", type=Path, default=METRICS / "icldist_demo_labels.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "icldist_demo_labels.json")
     args = parser.parse_args(argv)
     formats = load_section("icldist.formats", FormatParams)
     params = load_section("icldist.demo_labels", DemoLabelParams)

@@ -16,7 +16,7 @@ from sentidistill.icldist.natinst import NatInstParams
 from sentidistill.icldist.prompts import ICLPromptParams
 from sentidistill.icldist.run import run_icldist_prompts
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, DATA, METRICS, RAW_NATINST, require_pulled
+from sentidistill.paths import CORPUS_DATA, DATA, RAW_NATINST, STATS, require_pulled
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--demo-labels", type=Path, default=DATA / "icldist" / "demo_labels.parquet")
     parser.add_argument("--natinst", type=Path, default=RAW_NATINST)
     parser.add_argument("--out", type=Path, default=DATA / "icldist" / "icldist_prompts.parquet")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "icldist_prompts.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "icldist_prompts.json")
     args = parser.parse_args(argv)
     formats = load_section("icldist.formats", FormatParams)
     params = load_section("icldist.prompts", ICLPromptParams)

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from sentidistill import paths
-from sentidistill.io import write_json, write_text
+from sentidistill.headline import write_stats
+from sentidistill.io import write_text
 from sentidistill.log import get_logger
 from sentidistill.params import load_section
 from sentidistill.sentibench.compare import (
@@ -26,7 +27,7 @@ from sentidistill.sentibench.evaluate import EvalParams
 log = get_logger(__name__)
 
 EVAL_DIR = paths.DATA / "sentibench_eval"
-OUT_JSON = paths.METRICS / "sentibench" / "comparison.json"
+OUT_JSON = paths.STATS / "sentibench" / "comparison.json"
 OUT_MD = paths.REPORTS / "sentibench_comparison.md"
 
 
@@ -40,7 +41,7 @@ def run(params: CompareParams, eval_params: EvalParams, eval_dir: Path, out_json
         shots={d: eval_params.shots_for(d) for d in params.datasets}, resamples=params.resamples,
         confidence=params.confidence, min_examples=params.min_examples,
     )  # fmt: skip
-    write_json(out_json, cmp)
+    write_stats(out_json, cmp)
     write_text(out_md, comparison_markdown(cmp))
     m = cmp["mean"]
     log.info("%s vs %s: mean delta %s points, %d%% CI [%s, %s] over %d datasets -> %s", params.model,

@@ -15,7 +15,8 @@ import polars as pl
 from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill import paths
 from sentidistill.engines import load_engine
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import ParamsError, load_params, parse_section
 from sentidistill.sentibench.datasets import get_spec
@@ -54,7 +55,7 @@ def run(
     *,
     data_dir: Path = paths.SENTIBENCH_DATA,
     out_dir: Path = paths.DATA / "sentibench_eval",
-    metrics_dir: Path = paths.METRICS / "sentibench",
+    metrics_dir: Path = paths.STATS / "sentibench",
     checkpoint_dir: Path | None = CHECKPOINTS,
 ) -> dict:
     for key in eval_params.datasets:
@@ -87,7 +88,7 @@ def run(
         summary["corrupt_chunks_set_aside"] = len(set_aside)
         log.warning("%s: %d damaged checkpoint chunk(s) set aside and recomputed: %s", entry, len(set_aside),
                     ", ".join(p.name for p in set_aside))  # fmt: skip
-    write_json(metrics_dir / f"{entry}.json", summary)
+    write_stats(metrics_dir / f"{entry}.json", summary)
     log.info(
         "%s: avg F1 %.2f over %d datasets (%d predictions, %.0fs)",
         entry,

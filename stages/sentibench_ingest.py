@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sentidistill.io import write_json
+from sentidistill.headline import write_stats
 from sentidistill.log import get_logger
 from sentidistill.params import load_section
-from sentidistill.paths import METRICS, RAW_SENTIBENCH, SENTIBENCH_DATA, require_pulled
+from sentidistill.paths import RAW_SENTIBENCH, SENTIBENCH_DATA, STATS, require_pulled
 from sentidistill.sentibench.datasets import DATASETS
 from sentidistill.sentibench.ingest import IngestParams, ingest_all
 
@@ -27,14 +27,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Ingest the 12 SentiBench datasets into parquet.")
     parser.add_argument("--raw-dir", type=Path, default=RAW_SENTIBENCH, help="default: data/raw/sentibench")
     parser.add_argument("--out-dir", type=Path, default=SENTIBENCH_DATA, help="default: data/sentibench")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "sentibench_ingest.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "sentibench_ingest.json")
     parser.add_argument("--only", nargs="+", choices=list(DATASETS), help="ingest only these datasets")
     args = parser.parse_args(argv)
 
     params = load_section("sentibench.ingest", IngestParams)
     require_pulled(args.raw_dir, "SentiBench raw data")
     stats = ingest_all(args.raw_dir, args.out_dir, params, keys=args.only)
-    write_json(args.metrics, stats)
+    write_stats(args.metrics, stats)
     log.info("wrote %d datasets (%d rows) to %s", stats["n_datasets"], stats["rows_kept"], args.out_dir)
     return stats
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.params import load_section
-from sentidistill.paths import DATA, METRICS, ROOT
+from sentidistill.paths import DATA, ROOT, STATS
 from sentidistill.teacher.config import PolicyParams, TeacherParams
 from sentidistill.teacher.corpus import TeacherRowsFailed
 from sentidistill.teacher.run import CORPORA, run_teacher_generate
@@ -49,7 +49,7 @@ def _run(c: str, args: argparse.Namespace, teacher: TeacherParams, policy: Polic
         args.prompts or DATA / c / f"{c}_prompts.parquet",
         args.out_dir or DATA / c,
         args.cache_dir,
-        args.metrics or METRICS / f"teacher_{c}.json",
+        args.metrics or STATS / f"teacher_{c}.json",
         formats,
         policy.max_label_share,
     )

@@ -21,7 +21,7 @@ from sentidistill.paths import ROOT
 
 TINY_MODEL = "smollm2-135m-instruct"
 # untracked pipeline outputs that may lie in a developer's checkout
-_SKIP_PREFIXES = ("data/", "metrics/", "reports/", "models/", "bench/results/", ".dvc/tmp", ".dvc/cache")
+_SKIP_PREFIXES = ("data/", "metrics/", "stats/", "reports/", "models/", "bench/results/", ".dvc/tmp", ".dvc/cache")
 _KEEP = ("data/raw/sentibench.dvc", "data/raw/unlabeled.dvc", "data/raw/natinst.dvc")
 
 

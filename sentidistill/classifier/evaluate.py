@@ -27,7 +27,8 @@ from schemas.classifier import PREDICTIONS
 from schemas.sentibench import schema_for
 from sentidistill.classifier.config import ClassifierEvalParams
 from sentidistill.classifier.predict import EncoderClassifier
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.evaluate import stratified_subsample
@@ -158,5 +159,5 @@ def run_eval(
         "untrained_seed": params.untrained_seed,
         "full_test_splits": params.max_test_examples is None,
     }
-    write_json(metrics_path, metrics)
+    write_stats(metrics_path, metrics)
     return metrics

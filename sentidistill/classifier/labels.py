@@ -29,7 +29,8 @@ from sentidistill.classifier.config import LabelParams
 from sentidistill.classifier.parse import PARSE_ERRORS, LabelMatcher, parse_answer
 from sentidistill.corpus.pools import balanced_quotas, sampling_keys
 from sentidistill.engines.base import Engine
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.teacher.config import TeacherParams
 from sentidistill.teacher.corpus import generate_table, templater_for
@@ -273,7 +274,7 @@ def _finish(
         },
     }
     assert stats["rows"] == stats["labeled"] + stats["parse_failed"] == stats["labeled"] + sum(stats["parse_errors"].values())
-    write_json(metrics_path, stats)
+    write_stats(metrics_path, stats)
     log.info(
         "classifier labels: %d/%d parsed (%s failed: %s) -> %s",
         ok.height, table.height, stats["parse_failed"],

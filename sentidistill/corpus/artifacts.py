@@ -4,11 +4,11 @@
 =====================  ==============================================  =================================
 stage                  writes (under ``data/corpus/``)                 stats
 =====================  ==============================================  =================================
-corpus_ingest          corpus_normalized, corpus_rejected              metrics/corpus_ingest.json
-corpus_dedup           corpus_deduplicated, corpus_duplicates          metrics/corpus_dedup.json
-corpus_decontaminate   corpus_clean, corpus_contaminated               metrics/corpus_decontaminate.json
-corpus_pools           knowdist_pool, icldist_pool                     metrics/corpus_pools.json,
-                                                                       metrics/corpus.json (whole chain)
+corpus_ingest          corpus_normalized, corpus_rejected              stats/corpus_ingest.json
+corpus_dedup           corpus_deduplicated, corpus_duplicates          stats/corpus_dedup.json
+corpus_decontaminate   corpus_clean, corpus_contaminated               stats/corpus_decontaminate.json
+corpus_pools           knowdist_pool, icldist_pool                     stats/corpus_pools.json,
+                                                                       stats/corpus.json (whole chain)
 =====================  ==============================================  =================================
 """
 

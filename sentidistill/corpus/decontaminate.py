@@ -47,7 +47,8 @@ from sentidistill.corpus.minhash import (
     tokenize,
 )
 from sentidistill.corpus.normalize import NormalizeOptions, normalize_series
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger, progress
 from sentidistill.params import StrictModel
 from sentidistill.paths import ROOT, require_pulled
@@ -303,6 +304,6 @@ def run_decontaminate(
     clean, contaminated, stats = decontaminate(corpus, params, base_dir)
     write_parquet(clean, corpus_dir / CLEAN, CORPUS_CLEAN)
     write_parquet(contaminated, corpus_dir / CONTAMINATED, CORPUS_CONTAMINATED)
-    write_json(metrics, stats)
+    write_stats(metrics, stats)
     log.info("decontaminate: %d kept, %d removed in %.1fs", clean.height, contaminated.height, time.perf_counter() - t0)
     return stats

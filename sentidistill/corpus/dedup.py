@@ -28,7 +28,8 @@ from schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES, CORPUS_NORMAL
 from sentidistill.corpus.accounting import account
 from sentidistill.corpus.artifacts import CORPUS_COLUMNS, DEDUPLICATED, DUPLICATE_COLUMNS, DUPLICATES, NORMALIZED
 from sentidistill.corpus.minhash import MinHashParams, band_keys, estimated_jaccard, shares_band, sketch
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
 
@@ -146,6 +147,6 @@ def run_dedup(params: DedupParams, corpus_dir: Path, metrics: Path) -> dict[str,
     kept, duplicates, stats = deduplicate(corpus, params)
     write_parquet(kept, corpus_dir / DEDUPLICATED, CORPUS_DEDUPLICATED)
     write_parquet(duplicates, corpus_dir / DUPLICATES, CORPUS_DUPLICATES)
-    write_json(metrics, stats)
+    write_stats(metrics, stats)
     log.info("dedup: %d kept, %d removed in %.1fs", kept.height, duplicates.height, time.perf_counter() - t0)
     return stats

@@ -41,7 +41,8 @@ from sentidistill.corpus.artifacts import (
     content_id,
 )
 from sentidistill.corpus.normalize import NormalizeParams, normalize_series
-from sentidistill.io import write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
 from sentidistill.paths import ROOT, require_pulled
@@ -278,6 +279,6 @@ def run_ingest(params: IngestParams, out_dir: Path, metrics: Path, base_dir: Pat
     corpus, rejected, stats = ingest(params, base_dir)
     write_parquet(corpus, out_dir / NORMALIZED, CORPUS_NORMALIZED)
     write_parquet(rejected, out_dir / REJECTED, CORPUS_REJECTED)
-    write_json(metrics, stats)
+    write_stats(metrics, stats)
     log.info("ingest: %d kept, %d rejected in %.1fs", corpus.height, rejected.height, time.perf_counter() - t0)
     return stats

@@ -35,7 +35,8 @@ from sentidistill.corpus.artifacts import (
     REJECTED,
 )
 from sentidistill.corpus.ingest import IngestParams, count_lines, require_sources, resolve
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
 from sentidistill.paths import ROOT
@@ -156,7 +157,7 @@ def run_pools(
     pools, stats = sample_pools(clean, params)
     for name, df in pools.items():
         write_parquet(df, corpus_dir / POOL_FILES[name], POOL)
-    write_json(metrics, stats)
+    write_stats(metrics, stats)
     groups = ["file", "domain", "source"]
     line_counts = {s.path: count_lines(resolve(s.path, base_dir)) for s in ingest_params.sources}
     totals = corpus_accounting(
@@ -171,5 +172,5 @@ def run_pools(
         name: {"total": df.height, "by_domain": dict(sorted(df.group_by("domain").len().iter_rows()))}
         for name, df in pools.items()
     }
-    write_json(corpus_metrics, totals)
+    write_stats(corpus_metrics, totals)
     return stats

@@ -13,7 +13,8 @@ from sentidistill.icldist.build import build_icl_prompts, parse_demo_labels, sco
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.natinst import NatInstParams
 from sentidistill.icldist.prompts import DemoLabelParams, ICLPromptParams, demo_label_requests, select_demo_texts
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.teacher.config import TeacherParams
 from sentidistill.teacher.corpus import generate_table
@@ -55,7 +56,7 @@ def run_demo_labels(
         },
         "teacher": gen_stats,
     }  # fmt: skip
-    write_json(metrics_path, stats)
+    write_stats(metrics_path, stats)
     log.info("demo labels: %d/%d usable -> %s", usable.height, labels.height, out_path)
     return stats
 
@@ -68,6 +69,6 @@ def run_icldist_prompts(
     labels = read_parquet(demo_labels_path, DEMO_LABELS)
     df, stats = build_icl_prompts(pool, labels, natinst_dir, formats, params, natinst)
     write_parquet(df, out_path, ICLDIST_PROMPTS)
-    write_json(metrics_path, stats)
+    write_stats(metrics_path, stats)
     log.info("icldist prompts: %d -> %s", df.height, out_path)
     return stats

@@ -7,7 +7,8 @@ from typing import Any
 
 from schemas.corpus import POOL
 from schemas.teacher import KNOWDIST_PROMPTS
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
 from sentidistill.log import get_logger
 
@@ -21,6 +22,6 @@ def run_knowdist_prompts(params: KnowDistPromptParams, pool_path: Path, out_path
     stats["by_method"] = dict(sorted(df.group_by("method").len().iter_rows()))
     stats["by_perspective"] = dict(sorted(df.group_by("perspective").len().iter_rows()))
     stats["by_domain"] = dict(sorted(df.group_by("domain").len().iter_rows()))
-    write_json(metrics_path, stats)
+    write_stats(metrics_path, stats)
     log.info("knowdist prompts: %d from %d texts -> %s", df.height, stats["texts"], out_path)
     return stats

@@ -16,7 +16,8 @@ import polars as pl
 from schemas.teacher import CACHE_HITS, ICLDIST_CORPUS, ICLDIST_PROMPTS, KNOWDIST_CORPUS, KNOWDIST_PROMPTS
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.prompts import parse_answer
-from sentidistill.io import read_parquet, write_json, write_parquet
+from sentidistill.headline import write_stats
+from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.teacher.config import TeacherParams
 from sentidistill.teacher.corpus import TeacherRowsFailed, apply_policy, generate_table
@@ -60,7 +61,7 @@ def run_teacher_generate(
     try:
         table, gen_stats = generate_table(requests, teacher, corpus, cache_root)
     except TeacherRowsFailed as exc:  # the corpus is not written; the stats say which rows and why
-        write_json(metrics_path, {"corpus": corpus, "status": "failed", **exc.stats})
+        write_stats(metrics_path, {"corpus": corpus, "status": "failed", **exc.stats})
         raise
     parse_stats: dict[str, Any] = {}
     if corpus == "icldist":
@@ -79,7 +80,7 @@ def run_teacher_generate(
     write_parquet(out, out_dir / f"{corpus}_corpus.parquet", out_schema)
     write_parquet(hits, out_dir / f"{corpus}_cache_hits.parquet", CACHE_HITS)
     stats = {"corpus": corpus, **gen_stats, **parse_stats, **policy_stats}
-    write_json(metrics_path, stats)
+    write_stats(metrics_path, stats)
     log.info(
         "%s corpus: %d rows (%d cache hits, %d generated), kept %d -> %s",
         corpus, out.height, gen_stats["cache_hits"], gen_stats["generated"], policy_stats["kept"], out_dir,

@@ -58,7 +58,7 @@ def test_eval_only_param_reruns_only_evaluation(tiny_repo: Path):
 
 def test_knowdist_perspective_reruns_dependents_and_only_new_prompts_reach_teacher(tiny_repo: Path):
     before = set(pl.read_parquet(tiny_repo / "data/knowdist/knowdist_prompts.parquet")["user_message"].to_list())
-    icl_before = read_json(tiny_repo / "metrics/teacher_icldist.json")
+    icl_before = read_json(tiny_repo / "stats/teacher_icldist.json")
     _set(tiny_repo, {"knowdist": {"prompts": {"perspectives": ["BASIC", "TARGET"], "prompts_per_text": 4}}})
     stale = _stale(tiny_repo)
     print(f"\n[perspective] stale: {sorted(stale)}")
@@ -72,10 +72,10 @@ def test_knowdist_perspective_reruns_dependents_and_only_new_prompts_reach_teach
     assert not [s for s in ran if s.startswith(untouched)]
     after = set(pl.read_parquet(tiny_repo / "data/knowdist/knowdist_prompts.parquet")["user_message"].to_list())
     assert before < after  # the old prompts survive; new ones were added
-    stats = read_json(tiny_repo / "metrics/teacher_knowdist.json")
+    stats = read_json(tiny_repo / "stats/teacher_knowdist.json")
     print(f"[perspective] teacher: {stats['rows']} rows, {stats['cache_hits']} cache hits, {stats['generated']} generated")
     assert stats["cache_hits"] == len(before)
     assert stats["generated"] == len(after - before)
     hits = pl.read_parquet(tiny_repo / "data/knowdist/knowdist_cache_hits.parquet")
     assert hits["cache_hit"].sum() == len(before)
-    assert read_json(tiny_repo / "metrics/teacher_icldist.json") == icl_before
+    assert read_json(tiny_repo / "stats/teacher_icldist.json") == icl_before

@@ -100,7 +100,7 @@ def test_s3_round_trip(tiny_repo: Path, moto_s3: str, tmp_path: Path):
         before = out.read_bytes()
         dvc("repro", "-f", "-s", f"teacher_generate@{corpus}", cwd=clone)
         assert out.read_bytes() == before  # same corpus, straight from the cache
-        stats = read_json(clone / f"metrics/teacher_{corpus}.json")
+        stats = read_json(clone / f"stats/teacher_{corpus}.json")
         print(f"[s3] forced teacher_generate@{corpus}: {stats['cache_hits']}/{stats['unique_prompts']} cache hits, "
               f"{stats['generated']} generated")
         assert stats["generated"] == 0 and stats["cache_hits"] == stats["unique_prompts"]
