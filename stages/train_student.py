@@ -1,8 +1,8 @@
 """DVC stage ``train_student@<stage>`` (stage = knowdist | icldist): SFT of the student.
 
 ``python -m stages.train_student knowdist`` then ``... icldist``. Writes
-``models/student-<stage>/{hf/, manifest.json}``, ``metrics/training/<stage>.json`` and
-``plots/training/<stage>.{csv,png,svg}``. See sentidistill/training/config.py for the
+``models/student-<stage>/{hf/, manifest.json}``, ``stats/training/<stage>.json`` (headline: ``metrics/training/<stage>.json``) and
+``plots/training/<stage>.{png,svg}`` and the DVCLive log ``dvclive/<stage>/`` (``training.report_to``). See sentidistill/training/config.py for the
 modes (two_stage, knowdist_only, icldist_only, unified) and docs/training.md.
 """
 
@@ -13,7 +13,7 @@ import argparse
 from sentidistill.log import get_logger
 from sentidistill.params import load_params
 from sentidistill.training.config import STAGES, load_training_params
-from sentidistill.training.run import run_stage
+from sentidistill.training.run import LIVE_DIR, run_stage
 
 log = get_logger(__name__)
 
@@ -25,7 +25,7 @@ def main() -> None:
     params = load_params()
     cfg = load_training_params(params)
     teacher = (params.get("models") or {}).get("teacher")
-    metrics = run_stage(args.stage, cfg, teacher=teacher)
+    metrics = run_stage(args.stage, cfg, teacher=teacher, live_dir=LIVE_DIR / args.stage)
     log.info("%s done: %s", args.stage, {k: metrics.get(k) for k in ("trained", "global_step", "train_loss", "wall_seconds")})
 
 

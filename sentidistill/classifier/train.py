@@ -30,9 +30,11 @@ import polars as pl
 from schemas.classifier import labels_schema
 from sentidistill.classifier.config import LabelParams, TrainParams
 from sentidistill.classifier.parse import PARSE_ERRORS
+from sentidistill.headline import write_stats
 from sentidistill.io import atomic_folder, read_parquet, write_json, write_text
 from sentidistill.log import get_logger
 from sentidistill.sentibench.metrics import classification_scores
+from sentidistill.tracking import trainer_reporting
 
 log = get_logger(__name__)
 
@@ -198,8 +200,10 @@ def train_classifier(
     metrics_path: Path,
     work_dir: Path,
     git_rev: str | None = None,
+    live_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune, select the best epoch on the held-out split, save the HF folder + card."""
+    """Fine-tune, select the best epoch on the held-out split, save the HF folder + card
+    (``live_dir``: the DVCLive log, when ``params.report_to`` has ``dvclive``)."""
     import torch
     from transformers import (
         AutoModelForSequenceClassification,
@@ -261,6 +265,7 @@ def train_classifier(
 
     run_dir = work_dir / _fingerprint(data, params, label_names, str(base))
     use_eval = held_ds is not None
+    report_to, trackers = trainer_reporting(params.report_to, live_dir, resume=False)
     args = TrainingArguments(
         output_dir=str(run_dir),
         num_train_epochs=params.epochs,
@@ -282,11 +287,12 @@ def train_classifier(
         data_seed=params.seed,
         use_cpu=not torch.cuda.is_available(),
         remove_unused_columns=False,
-        report_to="none",
+        report_to=report_to,
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
-    callbacks = [EarlyStoppingCallback(params.early_stopping_patience)] if use_eval and params.early_stopping_patience else []
+    stopping = [EarlyStoppingCallback(params.early_stopping_patience)] if use_eval and params.early_stopping_patience else []
+    callbacks = [*trackers, *stopping]
     weights = class_weights(train_df["label_id"].to_list(), n_labels, params.class_weighting)
     trainer = _trainer_class(params.label_type, weights)(
         model=model, args=args, train_dataset=train_ds, eval_dataset=held_ds, data_collator=_collator(tokenizer),
@@ -330,7 +336,7 @@ def train_classifier(
             "global_step": trainer.state.global_step,
             "best_epoch": _best_epoch(trainer.state, epochs),
             "best_metric": params.best_metric,
-            "early_stopped": bool(callbacks) and math.ceil(trainer.state.epoch or 0) < params.epochs,
+            "early_stopped": bool(stopping) and math.ceil(trainer.state.epoch or 0) < params.epochs,
             "train_seconds": round(train_s, 2),
             "log": epochs,
         },
@@ -352,7 +358,7 @@ def train_classifier(
         write_json(work / SUMMARY, summary)
         write_text(work / CARD, model_card(summary))
     shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints: only needed during the run
-    write_json(metrics_path, summary)
+    write_stats(metrics_path, summary)
     log.info("classifier: best epoch %s, held-out macro-F1 %s (vs teacher labels), %.0fs -> %s",
              summary["training"]["best_epoch"], summary["heldout"]["macro_f1"], train_s, out_dir)  # fmt: skip
     return summary
@@ -372,8 +378,9 @@ def _best_epoch(state: Any, epochs: list[dict[str, Any]]) -> float | None:
 
 
 # ----------------------------------------------------------------------------- card
-def model_card(summary: dict[str, Any], sentibench_md: str | None = None) -> str:
-    """Model card (``README.md``) of the trained encoder; ``sentibench_md`` adds the comparison."""
+def model_card(summary: dict[str, Any], sentibench_md: str | None = None, front: str | None = None) -> str:
+    """Model card (``README.md``) of the trained encoder; ``sentibench_md`` adds the comparison,
+    ``front`` replaces the minimal front matter (the exported folder's hub metadata)."""
     d, h, t, ho = summary["data"], summary["hyperparameters"], summary["training"], summary["heldout"]
     labels = summary["labels"]
     teacher = ", ".join(f"`{x}`" for x in summary["teacher"]) or "unknown"
@@ -382,12 +389,8 @@ def model_card(summary: dict[str, Any], sentibench_md: str | None = None) -> str
         "SentiBench results are added by the `classifier_report` stage to the exported model "
         "(`models/sentidistill-classifier/README.md`) and to `reports/classifier.md`.\n"
     )
-    return f"""---
-library_name: transformers
-pipeline_tag: text-classification
-tags: [sentiment-analysis, distillation, sentidistill]
----
-
+    front = front or "---\nlibrary_name: transformers\npipeline_tag: text-classification\ntags: [sentiment-analysis, distillation, sentidistill]\n---\n"
+    return f"""{front}
 # Sentiment classifier distilled from an LLM teacher (sentidistill)
 
 The `{summary['base_model']}` encoder fine-tuned on labels written by the teacher {teacher}: the

@@ -13,7 +13,7 @@ from typing import Any
 
 from sentidistill.io import write_text
 from sentidistill.log import get_logger
-from sentidistill.reports.plots import plot_corpus_accounting, plot_training_loss, read_loss_csv
+from sentidistill.reports.plots import plot_corpus_accounting, plot_training_loss, read_live_loss
 from sentidistill.sentibench.datasets import CATEGORIES
 
 log = get_logger(__name__)
@@ -27,6 +27,7 @@ class Inputs:
     metrics_dir: Path
     reports_dir: Path
     training_plots_dir: Path
+    live_dir: Path | None = None  # DVCLive's folder (dvclive/<stage>/ per training stage)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -205,8 +206,8 @@ def build_index(inp: Inputs) -> dict[str, Any]:
         sections.append(("Classifier student (encoder)", md))
 
     # Training loss
-    logs = {s: read_loss_csv(inp.training_plots_dir / f"{s}.csv") for s in TRAINING_STAGES
-            if (inp.training_plots_dir / f"{s}.csv").is_file()}
+    logs = {s: rows for s in TRAINING_STAGES
+            if inp.live_dir is not None and (rows := read_live_loss(inp.live_dir / s))}
     plot_training_loss(logs, out / "training_loss")
     summary["plots"].append("training_loss.png")
     tm = {s: _load(inp.metrics_dir / "training" / f"{s}.json") for s in TRAINING_STAGES}
@@ -248,7 +249,7 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     stats = sorted(p for p in inp.metrics_dir.rglob("*.json"))
     links = [(_rel(p, out), p.relative_to(inp.metrics_dir).as_posix()) for p in stats]
     summary["links"] = [t for _, t in links]
-    sections.append(("Stage statistics (metrics/)", "".join(f"- [{t}]({h})\n" for h, t in links) or "_none yet_\n"))
+    sections.append(("Stage statistics (stats/)", "".join(f"- [{t}]({h})\n" for h, t in links) or "_none yet_\n"))
 
     title = "sentidistill reports"
     intro = "Produced by the `report_index` DVC stage; every plot is a static PNG/SVG (renders offline)."

@@ -90,10 +90,17 @@ def plot_corpus_accounting(corpus: Mapping[str, Any], out_base: Path) -> list[Pa
     return save_figure(fig, out_base)
 
 
-def read_loss_csv(path: Path) -> list[dict[str, float]]:
+DVCLIVE_LOSS = Path("plots") / "metrics" / "loss.tsv"  # the trainer's per-step "loss", as DVCLive files it
+
+
+def read_live_loss(live_stage_dir: Path) -> list[dict[str, float]]:
+    """``[{"step", "loss"}]`` from a DVCLive training log (``dvclive/<stage>/``); [] if absent."""
+    path = live_stage_dir / DVCLIVE_LOSS
+    if not path.is_file():
+        return []
     rows = []
     with path.open(encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
+        for r in csv.DictReader(fh, delimiter="\t"):
             try:
                 rows.append({k: float(v) for k, v in r.items() if v not in (None, "")})
             except ValueError:

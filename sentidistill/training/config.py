@@ -106,6 +106,9 @@ class TrainingParams(StrictModel):
     demo_label_loss: bool = False
     save_dtype: Literal["float32", "bfloat16"] = "float32"
     logging_steps: int = Field(default=1, ge=1)
+    # experiment trackers, as TrainingArguments.report_to: dvclive (dvclive/<stage>/, dvc plots and
+    # dvc exp show while training), tensorboard, mlflow, wandb, ...; [] = none
+    report_to: list[str] = Field(default_factory=lambda: ["dvclive"])
     save_steps: int = Field(default=10, ge=1)  # checkpoint every N optimizer steps (resume)
     save_total_limit: int = Field(default=2, ge=1)
     # Checkpoints are resume points: a finished run deletes them (a 135M student's

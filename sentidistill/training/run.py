@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from sentidistill import paths
-from sentidistill.io import write_json
+from sentidistill.headline import write_stats
 from sentidistill.log import get_logger
 from sentidistill.training.config import Stage, TrainingParams
 from sentidistill.training.data import CORPUS_PATHS, load_records
-from sentidistill.training.sft import HF_DIR, MANIFEST, copy_model_folder, git_revision, train_stage, write_log
+from sentidistill.training.sft import HF_DIR, MANIFEST, copy_model_folder, git_revision, plot_log, train_stage
 
 log = get_logger(__name__)
 
 CACHE_DIR = paths.ROOT / ".cache" / "training"
 PLOTS_DIR = paths.ROOT / "plots" / "training"
-METRICS_DIR = paths.METRICS / "training"
+METRICS_DIR = paths.STATS / "training"
+LIVE_DIR = paths.DVCLIVE  # DVCLive's folder, one sub-folder per training stage
 
 
 def output_name(stage: Stage) -> str:
@@ -51,6 +52,7 @@ def run_stage(
     cache_dir: Path = CACHE_DIR,
     plots_dir: Path = PLOTS_DIR,
     metrics_dir: Path = METRICS_DIR,
+    live_dir: Path | None = None,
     stop_after_steps: int | None = None,
     validate: bool = True,
 ) -> dict[str, Any]:
@@ -73,11 +75,11 @@ def run_stage(
         "chat_template": cfg.chat_template,
         "git_revision": git_revision(paths.ROOT),
     }
-    log_csv = plots_dir / f"{stage}.csv"
+    plot_stem = plots_dir / stage
     if not cfg.trains(stage):
         log.info("%s: mode %s -> copy of %s (no training)", stage, cfg.mode, start_hf.parent)
         copy_model_folder(start_hf, out_root, {**manifest, "trained": False, "lineage": lineage, "data": {}, "hparams": {}})
-        write_log([], log_csv, f"{stage}: not trained (mode {cfg.mode})")
+        plot_log([], plot_stem, f"{stage}: not trained (mode {cfg.mode})")
         metrics: dict[str, Any] = {"stage": stage, "trained": False, "mode": cfg.mode}
     else:
         hp = cfg.stage(stage)
@@ -86,10 +88,10 @@ def run_stage(
                                       demo_label_loss=cfg.demo_label_loss and stage == "icldist")
         manifest["lineage"] = [*lineage, f"{output_name(stage)} ({'+'.join(cfg.corpora(stage))})"]
         metrics = train_stage(records, base_hf=start_hf, out_root=out_root, hp=hp, cfg=cfg, stage=stage,
-                              data_stats=stats, manifest_extra=manifest, cache_dir=cache_dir, log_csv=log_csv,
-                              stop_after_steps=stop_after_steps)
+                              data_stats=stats, manifest_extra=manifest, cache_dir=cache_dir, plot_stem=plot_stem,
+                              live_dir=live_dir, stop_after_steps=stop_after_steps)
         metrics.update(trained=True, mode=cfg.mode, profile=cfg.profile)
     metrics["wall_seconds"] = round(time.perf_counter() - t0, 1)
     if not metrics.get("interrupted"):
-        write_json(metrics_dir / f"{stage}.json", metrics)
+        write_stats(metrics_dir / f"{stage}.json", metrics)
     return metrics

@@ -15,7 +15,6 @@ configs, docs/training.md); the global ``batch_size`` is kept by dividing it by
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -26,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from sentidistill.faults import failpoint
-from sentidistill.io import atomic_folder, atomic_path, write_json, write_text
+from sentidistill.io import atomic_folder, write_json, write_text
 from sentidistill.precision import resolve_precision
 from sentidistill.log import get_logger
 from sentidistill.training.config import StageHparams, TrainingParams
+from sentidistill.tracking import trainer_reporting
 
 log = get_logger(__name__)
 
@@ -101,7 +101,7 @@ def score_labelled_positions_only() -> bool:
 
 
 def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_steps: int, save_total_limit: int,
-               chat_template: bool) -> Any:
+               chat_template: bool, report_to: list[str] | None = None) -> Any:
     """``trl.SFTConfig`` from the stage hyper-parameters (every value from params)."""
     import torch
     from trl import SFTConfig
@@ -134,7 +134,7 @@ def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_step
         save_strategy="steps",
         save_steps=save_steps,
         save_total_limit=save_total_limit,
-        report_to="none",
+        report_to=report_to or ["none"],
         dataloader_num_workers=0,
         disable_tqdm=False,
         model_init_kwargs=None,
@@ -220,13 +220,10 @@ def log_rows(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def write_log(rows: list[dict[str, Any]], csv_path: Path, title: str) -> list[Path]:
-    """CSV for ``dvc plots`` + static PNG/SVG (matplotlib Agg) next to it."""
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(csv_path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
+def plot_log(rows: list[dict[str, Any]], stem: Path, title: str) -> list[Path]:
+    """Static PNG/SVG (matplotlib Agg) of loss and learning rate per step: they render offline,
+    where DVCLive's own plots (``dvc plots show``) load their charting library from the web."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
     from sentidistill.reports.plots import pyplot, save_figure
 
     plt = pyplot()
@@ -238,7 +235,7 @@ def write_log(rows: list[dict[str, Any]], csv_path: Path, title: str) -> list[Pa
     ax2.set(xlabel="optimizer step", ylabel="learning rate")
     ax2.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
     fig.tight_layout()
-    return [csv_path, *save_figure(fig, csv_path.with_suffix(""), dpi=LOSS_PLOT_DPI)]
+    return save_figure(fig, stem, dpi=LOSS_PLOT_DPI)
 
 
 def model_card(manifest: dict[str, Any], sentibench_md: str | None = None) -> str:
@@ -401,7 +398,8 @@ def train_stage(
     data_stats: dict[str, Any],
     manifest_extra: dict[str, Any],
     cache_dir: Path,
-    log_csv: Path,
+    plot_stem: Path,
+    live_dir: Path | None = None,
     stop_after_steps: int | None = None,
 ) -> dict[str, Any]:
     """Fine-tune ``base_hf`` on ``records``; resume from the last checkpoint of the same
@@ -440,9 +438,10 @@ def train_stage(
     score_labelled_positions_only()
     model = AutoModelForCausalLM.from_pretrained(base_hf, dtype=torch.float32, trust_remote_code=trust,
                                                  use_safetensors=True)  # fmt: skip
+    report_to, trackers = trainer_reporting(cfg.report_to, live_dir, resume=last is not None)
     args = sft_config(hp, ckpt_dir, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
-                      save_total_limit=cfg.save_total_limit, chat_template=cfg.chat_template)
-    callbacks = [_failpoints(), *([_stop_after(stop_after_steps)] if stop_after_steps else [])]
+                      save_total_limit=cfg.save_total_limit, chat_template=cfg.chat_template, report_to=report_to)
+    callbacks = [*trackers, _failpoints(), *([_stop_after(stop_after_steps)] if stop_after_steps else [])]
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records),
                          processing_class=tokenizer, callbacks=callbacks)
     n_tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
@@ -450,7 +449,7 @@ def train_stage(
     result = trainer.train(resume_from_checkpoint=last)
     train_s = time.perf_counter() - t0
     rows = log_rows(trainer.state.log_history)
-    write_log(rows, log_csv, f"{stage}: training loss")
+    plot_log(rows, plot_stem, f"{stage}: training loss")
     metrics = {
         "stage": stage,
         "fingerprint": fp,

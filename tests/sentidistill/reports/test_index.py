@@ -22,12 +22,14 @@ def test_index_links_everything_present(tmp_path: Path):
     (metrics / "sentibench" / "base-student.json").write_text(
         json.dumps({"avg": 33.3, "categories": {"BSA": 50.0, "MSA": 40.0, "FSA": 10.0}, "datasets": {}}))
     (metrics / "training" / "knowdist.json").write_text(json.dumps({"global_step": 2, "first_loss": 3.1, "last_loss": 2.9}))
-    (plots / "knowdist.csv").write_text("step,loss,learning_rate\n1,3.1,0.0001\n2,2.9,0.00005\n")
+    live = tmp_path / "dvclive" / "knowdist" / "plots" / "metrics"
+    live.mkdir(parents=True)
+    (live / "loss.tsv").write_text("step\tloss\n0\t3.1\n1\t2.9\n")  # DVCLive's format
     reports.mkdir()
     (reports / "sentibench.md").write_text("# t\n")
     (reports / "sentibench_categories.png").write_bytes(b"\x89PNG")
 
-    build_index(Inputs(tmp_path, metrics, reports, plots))
+    build_index(Inputs(tmp_path, metrics, reports, plots, live_dir=tmp_path / "dvclive"))
     for name in ("corpus_accounting", "training_loss"):
         assert (reports / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
         svg = (reports / f"{name}.svg").read_text()

@@ -38,8 +38,9 @@ def test_two_stages_write_model_folders_plots_metrics(tmp_path, tiny_llama, corp
 
     cfg = _cfg(tiny_llama.name)
     d = _dirs(tmp_path, tiny_llama)
-    m1 = run_stage("knowdist", cfg, teacher="fake-teacher", corpus_paths=corpora, **d)
-    m2 = run_stage("icldist", cfg, teacher="fake-teacher", corpus_paths=corpora, **d)
+    live = tmp_path / "dvclive"
+    m1 = run_stage("knowdist", cfg, teacher="fake-teacher", corpus_paths=corpora, live_dir=live / "knowdist", **d)
+    m2 = run_stage("icldist", cfg, teacher="fake-teacher", corpus_paths=corpora, live_dir=live / "icldist", **d)
     assert m1["global_step"] == 5 and m2["global_step"] == 5  # 5 kept rows each, batch 1, 1 epoch
     for stage, started in (("knowdist", "tiny-llama"), ("icldist", "student-knowdist")):
         root = d["models_dir"] / f"student-{stage}"
@@ -50,8 +51,11 @@ def test_two_stages_write_model_folders_plots_metrics(tmp_path, tiny_llama, corp
         card = (root / "hf" / "README.md").read_text()
         assert "base model: `tiny-llama`" in card and "fake-teacher" in card and "## SentiBench" in card
         AutoModelForCausalLM.from_pretrained(root / "hf")
-        rows = list(csv.DictReader((d["plots_dir"] / f"{stage}.csv").open()))
-        assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5] and all(float(r["learning_rate"]) > 0 for r in rows)
+        # DVCLive's log (transformers' callback): one row per optimizer step
+        rows = list(csv.DictReader((live / stage / "plots/metrics/loss.tsv").open(), delimiter="\t"))
+        assert [int(r["step"]) for r in rows] == [0, 1, 2, 3, 4] and all(float(r["loss"]) > 0 for r in rows)
+        lr = list(csv.DictReader((live / stage / "plots/metrics/learning_rate.tsv").open(), delimiter="\t"))
+        assert len(lr) == 5 and all(float(r["learning_rate"]) > 0 for r in lr)
         assert (d["plots_dir"] / f"{stage}.png").stat().st_size > 0 and (d["plots_dir"] / f"{stage}.svg").exists()
         assert json.loads((d["metrics_dir"] / f"{stage}.json").read_text())["trained"] is True
     man2 = json.loads((d["models_dir"] / "student-icldist" / "manifest.json").read_text())
@@ -78,12 +82,13 @@ def test_unified_mode_trains_once_on_merged_data(tmp_path, tiny_llama, corpora):
 def test_resume_from_last_checkpoint(tmp_path, tiny_llama, corpora):
     cfg = _cfg(tiny_llama.name)
     d = _dirs(tmp_path, tiny_llama)
-    part = run_stage("knowdist", cfg, corpus_paths=corpora, stop_after_steps=2, **d)
+    live = tmp_path / "dvclive" / "knowdist"
+    part = run_stage("knowdist", cfg, corpus_paths=corpora, stop_after_steps=2, live_dir=live, **d)
     assert part["interrupted"] and part["global_step"] == 2
     assert not (d["models_dir"] / "student-knowdist").exists()
     ckpts = sorted(p.name for p in (d["cache_dir"] / "knowdist").glob("*/checkpoint-*"))
     assert ckpts == ["checkpoint-1", "checkpoint-2"]
-    resumed = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    resumed = run_stage("knowdist", cfg, corpus_paths=corpora, live_dir=live, **d)
     assert resumed["resumed_from"] == "checkpoint-2" and resumed["global_step"] == 5
     assert not list((d["cache_dir"] / "knowdist").glob("*/checkpoint-*"))  # finished: resume points removed
     # same losses as an uninterrupted run (same fingerprint, separate cache)
@@ -91,8 +96,9 @@ def test_resume_from_last_checkpoint(tmp_path, tiny_llama, corpora):
     full = run_stage("knowdist", cfg, corpus_paths=corpora, **d2)
     assert full["resumed_from"] is None
     assert resumed["last_loss"] == pytest.approx(full["last_loss"], rel=1e-4)
-    rows = list(csv.DictReader((d["plots_dir"] / "knowdist.csv").open()))
-    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5]  # the log history survives the resume
+    rows = list(csv.DictReader((live / "plots/metrics/loss.tsv").open(), delimiter="\t"))
+    steps = [int(r["step"]) for r in rows]  # DVCLive's log continues across the resume: 5 losses,
+    assert len(steps) == 5 and steps == sorted(set(steps))  # no step logged twice (its step = log calls)
 
 
 def test_changed_data_starts_fresh(tmp_path, tiny_llama, corpora):
