@@ -12,6 +12,8 @@ from typing import Any
 from sentidistill.io import write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# the flags that decide which kernels and precisions are fast (bf16 natively or not)
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 
 
 def machine() -> dict[str, Any]:
@@ -23,7 +25,11 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version()}
+    from sentidistill.precision import cpu_flags
+
+    flags = cpu_flags()
+    return {"nproc": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
+            "cpu_flags": {f: f in flags for f in CPU_FLAGS}}
 
 
 def write_result(name: str, *, measured: dict[str, Any], baseline: dict[str, Any], ratio: float, **extra: Any) -> Path:

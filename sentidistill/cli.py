@@ -7,6 +7,7 @@
     sentidistill eval --model M [...]       SentiBench for any model, outside the DVC graph
     sentidistill compare A B                paired bootstrap comparison of two SentiBench runs
     sentidistill predict --model DIR ...    batch prediction with the trained classifier
+    sentidistill export --model DIR         a student as a hub folder + GGUF + Ollama Modelfile
     sentidistill review [--base REV]        markdown report of what a change does
     sentidistill stage NAME [ARGS]          one pipeline stage, as dvc.yaml runs it
 
@@ -34,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("sentidistill.sentibench.adhoc", "SentiBench for any model (hub id, folder, .gguf), outside DVC"),
     "compare": ("sentidistill.sentibench.compare", "is model B really better than A? paired bootstrap CI"),
     "predict": ("sentidistill.classifier.predict", "batch prediction with the trained classifier"),
+    "export": ("sentidistill.training.export", "a student as a hub folder + GGUF files + Ollama Modelfile"),
     "review": ("sentidistill.review", "markdown report of what a change does (for a PR)"),
 }
 USER_ERROR_EXIT = 2

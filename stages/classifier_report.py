@@ -16,7 +16,8 @@ from typing import Any
 from sentidistill.classifier.config import ClassifierEvalParams, ReportParams
 from sentidistill.classifier.report import run_report
 from sentidistill.params import load_section
-from sentidistill.paths import DATA, METRICS, MODELS, REPORTS
+from sentidistill.models.card import CardParams
+from sentidistill.paths import DATA, MODELS, REPORTS, STATS
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -25,16 +26,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--eval-dir", type=Path, default=DATA / "sentibench_eval")
     parser.add_argument("--student", type=Path, default=MODELS / "classifier-student")
     parser.add_argument("--report", type=Path, default=REPORTS / "classifier.md")
-    parser.add_argument("--metrics", type=Path, default=METRICS / "classifier_comparison.json")
+    parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "classifier_comparison.json")
     parser.add_argument("--export", type=Path, default=MODELS / "sentidistill-classifier")
     args = parser.parse_args(argv)
     params = load_section("classifier.report", ReportParams)
     eval_params = load_section("classifier.eval", ClassifierEvalParams)
     return run_report(
         datasets=list(eval_params.datasets), compare=params.compare, student_name=params.student_name,
-        predictions_path=args.predictions, eval_dir=args.eval_dir, eval_metrics_path=METRICS / "classifier_eval.json",
-        labels_metrics_path=METRICS / "classifier_labels.json", train_metrics_path=METRICS / "classifier_train.json",
+        predictions_path=args.predictions, eval_dir=args.eval_dir, eval_metrics_path=STATS / "classifier_eval.json",
+        labels_metrics_path=STATS / "classifier_labels.json", train_metrics_path=STATS / "classifier_train.json",
         student_dir=args.student, report_path=args.report, metrics_path=args.metrics, export_dir=args.export,
+        card=load_section("export.card", CardParams),
     )  # fmt: skip
 
 

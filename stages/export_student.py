@@ -1,16 +1,16 @@
-"""DVC stage ``export_student``: the final student + SentiBench table in its model card.
+"""DVC stage ``export_student``: the final student as a hub-style model folder + GGUF files.
 
-Copies ``models/student-icldist`` to ``models/sentidistill-student/{hf/, manifest.json}``;
-``hf/README.md`` gets the comparison of every ``sentibench.models`` entry (deltas vs
-``sentibench.report.baseline``) from ``metrics/sentibench/<entry>.json``.
+``models/student-icldist`` -> ``models/sentidistill-student/`` (transformers files at the top,
+model card with the SentiBench results of every ``sentibench.models`` entry, ``gguf/`` with
+the llama.cpp/Ollama files); see :mod:`sentidistill.training.export`. Any other student:
+``sentidistill export --model models/student-knowdist``.
 """
 
 from __future__ import annotations
 
 from sentidistill import paths
 from sentidistill.log import get_logger
-from sentidistill.params import load_params
-from sentidistill.training.export import export_student, load_results
+from sentidistill.training.export import export_with_params
 
 log = get_logger(__name__)
 
@@ -19,14 +19,10 @@ TARGET = paths.MODELS / "sentidistill-student"
 
 
 def main() -> None:
-    bench = load_params().get("sentibench") or {}
-    entries = list((bench.get("models") or {}).keys())
-    baseline = (bench.get("report") or {}).get("baseline")
-    if not (SOURCE / "manifest.json").is_file():
-        raise FileNotFoundError(f"{SOURCE} not found: run `dvc repro train_icldist` first")
-    results = load_results(paths.METRICS / "sentibench", entries)
-    manifest = export_student(SOURCE, TARGET, results, baseline)
-    log.info("exported %s with SentiBench results of %s", TARGET, sorted(manifest["sentibench"]))
+    manifest = export_with_params(SOURCE, TARGET)
+    gguf = manifest.get("gguf_export") or {}
+    log.info("exported %s (GGUF: %s) with SentiBench results of %s", TARGET,
+             ", ".join(gguf.get("files", {})) or "off", sorted(manifest["sentibench"]))
 
 
 if __name__ == "__main__":

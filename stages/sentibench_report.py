@@ -6,22 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from pydantic import Field
-
 from sentidistill import paths
 from sentidistill.io import write_text
 from sentidistill.log import get_logger
-from sentidistill.params import StrictModel, load_params, parse_section
+from sentidistill.params import load_params, parse_section
 from sentidistill.sentibench.compare import comparison_markdown
-from sentidistill.sentibench.report import plot_categories, report_markdown
+from sentidistill.sentibench.report import ReportParams, plot_categories, report_markdown
 
 log = get_logger(__name__)
-
-
-class ReportParams(StrictModel):
-    """``sentibench.report``: which entry the others are compared with."""
-
-    baseline: str | None = Field(default=None, description="entry of sentibench.models to show deltas against")
 
 
 def build_report(entries: list[str], params: ReportParams, metrics_dir: Path, out_dir: Path) -> Path:
@@ -31,12 +23,12 @@ def build_report(entries: list[str], params: ReportParams, metrics_dir: Path, ou
         if not p.exists():
             raise FileNotFoundError(f"{p} missing: run `dvc repro sentibench_eval@{e}` first")
         results[e] = json.loads(p.read_text(encoding="utf-8"))
-    plots = plot_categories(results, out_dir / "sentibench_categories")
-    comparison = None
+    comparison, cmp = None, None
     cmp_path = metrics_dir / "comparison.json"
     if cmp_path.is_file():  # the main job's paired comparison (stage sentibench_compare)
         cmp = json.loads(cmp_path.read_text(encoding="utf-8"))
         comparison = (f"{cmp['model']} vs {cmp['baseline']} (paired)", comparison_markdown(cmp, title=False))
+    plots = plot_categories(results, out_dir / "sentibench_categories", comparison=cmp)
     md = report_markdown(results, baseline=params.baseline, plot_names=[plots[0].name], comparison=comparison)
     out = out_dir / "sentibench.md"
     write_text(out, md)
@@ -50,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     bench = load_params().get("sentibench", {})
     params = parse_section("sentibench.report", bench.get("report"), ReportParams)
     entries = list(bench.get("models", {}))
-    build_report(entries, params, paths.METRICS / "sentibench", paths.REPORTS)
+    build_report(entries, params, paths.STATS / "sentibench", paths.REPORTS)
 
 
 if __name__ == "__main__":

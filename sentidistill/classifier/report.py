@@ -5,7 +5,7 @@ Like with like: the LLMs (teacher, base and distilled students) were evaluated i
 a seeded subsample of each test split (``sentibench.eval``); the encoders are compared on
 exactly those examples (the example ids in ``data/sentibench_eval/<entry>/predictions.parquet``;
 encoders are seed-independent, the LLM scores are means over their seeds, as in
-``metrics/sentibench/<entry>.json``). The encoders' scores on the full test splits follow in a
+``stats/sentibench/<entry>.json``). The encoders' scores on the full test splits follow in a
 second table. An LLM entry without predictions is reported as missing, with the command that
 produces it.
 """
@@ -24,8 +24,10 @@ import polars as pl
 from schemas.classifier import PREDICTIONS
 from sentidistill.classifier.evaluate import STUDENT, UNTRAINED
 from sentidistill.classifier.train import CARD, SUMMARY, model_card
-from sentidistill.io import atomic_folder, read_parquet, write_json, write_text
+from sentidistill.headline import write_stats
+from sentidistill.io import atomic_folder, read_parquet, write_text
 from sentidistill.log import get_logger
+from sentidistill.models.card import CardParams, front_matter, model_index
 from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.metrics import classification_scores
 
@@ -216,7 +218,7 @@ def render_markdown(comp: Mapping[str, Any], labels: Mapping[str, Any] | None, t
                "- teacher throughput: every answer came from the cache in this run\n")
         )  # fmt: skip
     else:
-        md.append("\n## Teacher labels\n\n_metrics/classifier_labels.json not found._\n")
+        md.append("\n## Teacher labels\n\n_stats/classifier_labels.json not found._\n")
     if train:
         d, t, h = train["data"], train["training"], train["heldout"]
         md.append("\n## Training (`classifier_train`)\n\n")
@@ -231,14 +233,35 @@ def render_markdown(comp: Mapping[str, Any], labels: Mapping[str, Any] | None, t
     return "".join(md)
 
 
-def export_model(student_dir: Path, out_dir: Path, sentibench_md: str) -> Path:
+def card_front_matter(summary: Mapping[str, Any], eval_metrics: Mapping[str, Any] | None, card: CardParams,
+                      name: str) -> str:  # fmt: skip
+    """Hub metadata of the exported encoder: its upstream, license, datasets and a model-index
+    with the encoder student's macro-F1 on the full SentiBench test splits."""
+    upstream = card.upstream.get(summary.get("base_model", ""))
+    student = ((eval_metrics or {}).get("models") or {}).get(STUDENT) or {}
+    results = {k: {"display": get_spec(k).name, "f1": d.get("f1"), "n_examples": d.get("n_examples")}
+               for k, d in (student.get("datasets") or {}).items()}
+    return front_matter({
+        "base_model": upstream.hub_id if upstream else summary.get("base_model"),
+        "base_model_relation": "finetune",
+        "library_name": "transformers",
+        "pipeline_tag": "text-classification",
+        "license": upstream.license if upstream else card.license,
+        "language": card.language,
+        "datasets": card.datasets,
+        "tags": card.tags,
+        "model-index": model_index(name, results, task_type="text-classification", how="SentiBench test split"),
+    })
+
+
+def export_model(student_dir: Path, out_dir: Path, sentibench_md: str, front: str | None = None) -> Path:
     """Copy the trained folder to ``out_dir`` with a model card that carries the SentiBench tables."""
     summary = _load_json(student_dir / SUMMARY)
     if summary is None:
         raise FileNotFoundError(f"{student_dir / SUMMARY} not found: run `dvc repro classifier_train` first")
     with atomic_folder(out_dir) as work:  # the previous export stays until the new one is complete
         shutil.copytree(student_dir, work, dirs_exist_ok=True)
-        write_text(work / CARD, model_card(summary, sentibench_md))
+        write_text(work / CARD, model_card(summary, sentibench_md, front))
     return out_dir
 
 
@@ -256,6 +279,7 @@ def run_report(
     report_path: Path,
     metrics_path: Path,
     export_dir: Path | None,
+    card: CardParams | None = None,
 ) -> dict[str, Any]:
     preds = read_parquet(predictions_path, PREDICTIONS)
     comp = build_comparison(encoder_preds=preds, datasets=datasets, compare=compare, eval_dir=eval_dir,
@@ -266,9 +290,11 @@ def run_report(
     md = render_markdown(comp, labels, train, evalm)
     write_text(report_path, md)
     comp["teacher_parse_failed"] = labels.get("parse_failed") if labels else None
-    write_json(metrics_path, comp)
+    write_stats(metrics_path, comp)
     if export_dir is not None:
-        export_model(student_dir, export_dir, sentibench_section(comp, evalm, level="###"))
+        summary = _load_json(student_dir / SUMMARY) or {}
+        front = card_front_matter(summary, evalm, card, export_dir.name) if card is not None else None
+        export_model(student_dir, export_dir, sentibench_section(comp, evalm, level="###"), front)
     for e, why in comp["missing"].items():
         log.warning("classifier report: %s missing: %s", e, why)
     log.info("classifier report -> %s", report_path)

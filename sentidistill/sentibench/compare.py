@@ -38,7 +38,7 @@ CONFIDENCE = 0.95
 
 
 class CompareParams(StrictModel):
-    """``sentibench.compare``: the main job's paired comparison (metrics/sentibench/comparison.json)."""
+    """``sentibench.compare``: the main job's paired comparison (stats/sentibench/comparison.json; its headline in metrics/)."""
 
     baseline: str = Field(description="entry of sentibench.models compared against (the base student)")
     model: str = Field(description="entry of sentibench.models under test (the distilled student)")
@@ -169,7 +169,7 @@ def comparison_json(
     results: Sequence[PairedResult], *, baseline: str, model: str, shots: dict[str, int], resamples: int,
     confidence: float = CONFIDENCE, min_examples: int = MIN_EXAMPLES,
 ) -> dict[str, object]:  # fmt: skip
-    """``metrics/sentibench/comparison.json``: F1 in points (%), per dataset and their mean."""
+    """``stats/sentibench/comparison.json``: F1 in points (%), per dataset and their mean."""
     r2 = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
     lo, hi = mean_interval(results, confidence)
     datasets = {

@@ -6,7 +6,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from sentidistill.params import StrictModel
 from sentidistill.sentibench.datasets import CATEGORIES, DATASETS
+
+
+class ReportParams(StrictModel):
+    """``sentibench.report``: which entry the others are compared with."""
+
+    baseline: str | None = Field(default=None, description="entry of sentibench.models to show deltas against")
 
 
 def _fmt(v: float | None, std: float | None = None) -> str:
@@ -27,8 +36,10 @@ def table2_markdown(
     *,
     baseline: str | None = None,
     with_std: bool = False,
+    min_n: int | None = None,
 ) -> str:
-    """Rows = models, columns = datasets grouped by category, category means and Avg (F1, %)."""
+    """Rows = models, columns = datasets grouped by category, category means and Avg (F1, %);
+    with ``min_n``, a cell that rests on fewer test examples is marked ``†``."""
     keys = [k for cat in CATEGORIES.values() for k in cat]
     cats = list(CATEGORIES)
     header = ["Model", *(DATASETS[k].display for k in keys), *cats, "Avg"]
@@ -41,6 +52,8 @@ def table2_markdown(
             d = ds.get(k)
             v = d["f1"] if d else None
             cell = _fmt(v, d.get("f1_std") if (d and with_std) else None)
+            if d and min_n is not None and (d.get("n_examples") or 0) < min_n:
+                cell += "†"
             if base is not None and name != baseline:
                 b = base.get("datasets", {}).get(k)
                 cell += _delta(v, b["f1"] if b else None)
@@ -86,8 +99,11 @@ def run_details(results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, title: str = "SentiBench") -> list[Path]:
-    """Grouped bars of BSA/MSA/FSA/Avg per model, written as PNG and SVG (no network needed)."""
+def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, title: str = "SentiBench",
+                    comparison: Mapping[str, Any] | None = None) -> list[Path]:  # fmt: skip
+    """Grouped bars of BSA/MSA/FSA/Avg per model and, with the main job's ``comparison``, a second
+    panel: the paired difference per dataset and for the mean with its bootstrap interval as
+    error bars (n in the tick labels). PNG and SVG, no network needed."""
     from sentidistill.reports.plots import pyplot, save_figure
 
     plt = pyplot()
@@ -95,7 +111,10 @@ def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, ti
     groups = [c for c in CATEGORIES if any(c in r.get("categories", {}) for r in results.values())] + ["Avg"]
     names = list(results)
     width = 0.8 / max(len(names), 1)
-    fig, ax = plt.subplots(figsize=(7.5, 4), dpi=120)
+    deltas = _delta_rows(comparison) if comparison else []
+    fig, axes = plt.subplots(1, 2 if deltas else 1, figsize=(13 if deltas else 7.5, 4), dpi=120, squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1.2]} if deltas else None)  # fmt: skip
+    ax = axes[0][0]
     for i, name in enumerate(names):
         res = results[name]
         vals = [res.get("categories", {}).get(g) if g != "Avg" else res.get("avg") for g in groups]
@@ -109,8 +128,36 @@ def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, ti
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
+    if deltas:
+        dx = axes[0][1]
+        labels = [r[0] for r in deltas]
+        mids = [r[1] for r in deltas]
+        err = [[m - lo for _, m, lo, _ in deltas], [hi - m for _, m, _, hi in deltas]]
+        colors = ["tab:gray" if lo <= 0 <= hi else ("tab:green" if lo > 0 else "tab:red") for _, _, lo, hi in deltas]
+        dx.bar(range(len(deltas)), mids, color=colors, yerr=err, capsize=3, ecolor="black", alpha=0.85)
+        dx.axhline(0, color="black", linewidth=0.8)
+        dx.set_xticks(range(len(deltas)), labels, fontsize=7, rotation=30, ha="right")
+        dx.set_ylabel("macro-F1 difference (points)")
+        conf = comparison.get("confidence", 0.95)
+        dx.set_title(f"{comparison.get('model')} - {comparison.get('baseline')}: paired, {conf:.0%} bootstrap CI",
+                     fontsize=9)  # fmt: skip
+        dx.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, out_base)
+
+
+def _delta_rows(comparison: Mapping[str, Any]) -> list[tuple[str, float, float, float]]:
+    """(label with n, delta, ci_low, ci_high) per dataset with an interval, then the mean."""
+    rows = []
+    for key, d in (comparison.get("datasets") or {}).items():
+        if d.get("ci_low") is None or d.get("delta") is None:
+            continue  # too few examples for an interval: no bar that would look like one
+        rows.append((f"{DATASETS[key].display} (n={d.get('n_examples')})", d["delta"], d["ci_low"], d["ci_high"]))
+    m = comparison.get("mean") or {}
+    if m.get("ci_low") is not None:
+        n = sum((d.get("n_examples") or 0) for d in (comparison.get("datasets") or {}).values())
+        rows.append((f"mean (n={n})", m["delta"], m["ci_low"], m["ci_high"]))
+    return rows
 
 
 def report_markdown(

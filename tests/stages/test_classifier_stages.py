@@ -8,6 +8,7 @@ import json
 
 import polars as pl
 import pytest
+import yaml
 
 from schemas.classifier import PREDICTIONS, labels_schema
 from sentidistill import paths
@@ -53,8 +54,10 @@ def test_train_eval_report_stages(tmp_path, monkeypatch):
     train = {**load_params()["classifier"]["train"], "epochs": 2, "batch_size": 4, "max_length": 32, "threads": 1}
     _patch_sections(monkeypatch, classifier_train, {"classifier.train": train})
     s = classifier_train.main(["--labels", str(tmp_path / "labels.parquet"), "--out", str(tmp_path / "student"),
-                               "--metrics", str(tmp_path / "train.json"), "--work-dir", str(tmp_path / "work")])  # fmt: skip
+                               "--metrics", str(tmp_path / "train.json"), "--work-dir", str(tmp_path / "work"),
+                               "--live-dir", str(tmp_path / "dvclive")])  # fmt: skip
     assert s["data"]["used"] == 16 and (tmp_path / "student" / "config.json").is_file()
+    assert (tmp_path / "dvclive" / "plots" / "metrics" / "eval" / "macro_f1.tsv").is_file()  # DVCLive's log
 
     ev = {**load_params()["classifier"]["eval"], "max_test_examples": 6, "threads": 1}
     _patch_sections(monkeypatch, classifier_eval, {"classifier.eval": ev})
@@ -68,7 +71,7 @@ def test_train_eval_report_stages(tmp_path, monkeypatch):
     binary = preds.filter(pl.col("dataset") != "twitter")
     assert "neutral" not in set(binary["prediction"])  # binary datasets: argmax over the mapped labels only
 
-    monkeypatch.setattr(classifier_report, "METRICS", tmp_path)  # eval/labels/train metrics next to the test's
+    monkeypatch.setattr(classifier_report, "STATS", tmp_path)  # eval/labels/train metrics next to the test's
     (tmp_path / "classifier_eval.json").write_text((tmp_path / "eval.json").read_text())
     (tmp_path / "classifier_train.json").write_text((tmp_path / "train.json").read_text())
     comp = classifier_report.main(["--predictions", str(tmp_path / "preds.parquet"), "--eval-dir", str(tmp_path / "llm"),
@@ -77,6 +80,11 @@ def test_train_eval_report_stages(tmp_path, monkeypatch):
     md = (tmp_path / "r.md").read_text()
     assert set(comp["missing"]) == {"teacher", "base-student", "distilled-student"}
     assert "Missing LLM evaluations" in md and "## Encoders on the test subsamples" in md
-    assert "metrics/classifier_labels.json not found" in md
+    assert "stats/classifier_labels.json not found" in md
     assert (tmp_path / "export" / "model.safetensors").is_file()
-    assert "### Encoders on the test subsamples" in (tmp_path / "export" / "README.md").read_text()
+    card = (tmp_path / "export" / "README.md").read_text()
+    assert "### Encoders on the test subsamples" in card
+    meta = yaml.safe_load(card.split("---\n")[1])  # hub metadata from export.card
+    assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["pipeline_tag"] == "text-classification"
+    results = meta["model-index"][0]["results"]
+    assert {r["dataset"]["type"] for r in results} == {"sst2", "imdb", "yelp2", "twitter"}
