@@ -117,13 +117,13 @@ def usage_snippet(folder_name: str, prompt_text: str) -> str:
     ])
 
 
-def gguf_section(entry: Mapping[str, Any] | None) -> str:
+def gguf_section(entry: Mapping[str, Any] | None, name: str) -> str:
     if not entry:
         return "GGUF export is off (`export.gguf.enabled: false`).\n"
     rows = "\n".join(f"| `{GGUF_DIR}/{f['path']}` | {v} | {f['bytes'] / 2**20:.0f} MiB |" for v, f in entry["files"].items())
     return (f"Converted by llama.cpp's `convert_hf_to_gguf.py` and quantized by `llama_model_quantize` "
             f"(llama-cpp-python {entry['llama_cpp_python']}).\n\n| file | type | size |\n|---|---|---|\n{rows}\n\n"
-            f"Ollama: `ollama create sentidistill-student -f {GGUF_DIR}/{MODELFILE}` (points at the "
+            f"Ollama: `ollama create {name} -f {GGUF_DIR}/{MODELFILE}` (points at the "
             f"`{entry['ollama_variant']}` file, raw prompts, greedy). llama.cpp: "
             f"`llama-cli -m {GGUF_DIR}/{entry['files'][entry['ollama_variant']]['path']} --temp 0 -f prompt.txt`. "
             "`sentidistill eval --model <file>.gguf` scores a file on SentiBench; `python -m bench.gguf_export` "
@@ -212,7 +212,7 @@ def export_student(src_root: Path, out_root: Path, *, results: Mapping[str, Mapp
         card = model_card(manifest, card=params.card, base_origin=gguf_origin(models_dir / manifest["base_model"]),
                           sentibench_md=sentibench_section(results, baseline, comparison, min_n), min_n=min_n,
                           model_results=results.get(model_entry) if model_entry else None,
-                          gguf_md=gguf_section(gguf_entry), usage_md=usage_snippet(f"models/{out_root.name}", prompt_text))
+                          gguf_md=gguf_section(gguf_entry, out_root.name), usage_md=usage_snippet(f"models/{out_root.name}", prompt_text))
         write_text(tmp / CARD, card)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         # "gguf": the file llama.cpp loads for this model (models.store), "gguf_export": what was exported
