@@ -9,7 +9,7 @@ RAW    := data/raw/sentibench.dvc data/raw/unlabeled.dvc data/raw/natinst.dvc
 # dvc.yaml runs stages as `python -m stages.<name>`: the venv's python must come first on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup data models repro test test-fast bench clean-venv review doctor
+.PHONY: setup data models repro test test-fast bench clean-venv review doctor exp
 
 setup: $(STAMP)
 
@@ -55,6 +55,11 @@ bench: data models
 	$(BIN)/python -m bench.dedup_throughput
 	$(BIN)/python -m bench.teacher_throughput
 	$(BIN)/python -m bench.classifier_throughput
+
+# Experiments side by side, only the params/metrics/deps that differ between them (the full
+# table has ~700 columns, most of them parameters and dependency hashes DVC always lists).
+exp: setup
+	$(BIN)/dvc exp show --only-changed
 
 # Markdown report of this change vs BASE (params/metrics diff, SentiBench side by side, plots)
 # -> reports/review.md (CI posts it on pull requests).

@@ -8,7 +8,7 @@ scoring on the same SST2 test sentences, in one run; plus the teacher's labeling
     ``smollm2-135m-instruct`` if it is not trained yet -- recorded under ``llm.model``):
     the SentiBench scorer exactly as ``sentibench_eval`` runs it -- the SST2 in-context prompt
     (``sentibench.eval`` shots, demonstrations of seed 0) scored by next-token logits over the
-    labels' first tokens, the engine of ``sentibench.models.distilled-student``; stops after
+    labels' first tokens, the engine of ``sentibench.models.sentidistill-student``; stops after
     ``--llm-max-seconds`` and reports how many sentences it scored;
 (c) teacher labeling (the ``classifier_labels`` prompt, chat template and sampling, the
     ``teacher.engine``): ``--teacher-n`` fresh generations (no cache) + soft-label scoring
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     bench_params = load_params()["sentibench"]
     eval_params = EvalParams.model_validate(bench_params["eval"])
-    entry = EvalModel.model_validate(bench_params["models"]["distilled-student"])
+    entry = EvalModel.model_validate(bench_params["models"]["sentidistill-student"])
     llm_model = args.llm or ("student-icldist" if (paths.MODELS / "student-icldist" / "manifest.json").is_file()
                              else "smollm2-135m-instruct")  # fmt: skip
     llm = bench_llm(llm_model, entry.engine, test, dev, eval_params.shots_for("sst2"), args.llm_max_seconds)

@@ -9,7 +9,7 @@ to everything shows up here, whatever its F1). Only examples evaluated by both m
 same seeds are compared.
 
     python -m sentidistill.sentibench.compare data/sentibench_eval/base-student \\
-        data/sentibench_eval/distilled-student [--resamples 2000] [--out reports/compare.md]
+        data/sentibench_eval/sentidistill-student [--resamples 2000] [--out reports/compare.md]
 """
 
 from __future__ import annotations

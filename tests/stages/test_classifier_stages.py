@@ -78,7 +78,7 @@ def test_train_eval_report_stages(tmp_path, monkeypatch):
                                    "--student", str(tmp_path / "student"), "--report", str(tmp_path / "r.md"),
                                    "--metrics", str(tmp_path / "c.json"), "--export", str(tmp_path / "export")])  # fmt: skip
     md = (tmp_path / "r.md").read_text()
-    assert set(comp["missing"]) == {"teacher", "base-student", "distilled-student"}
+    assert set(comp["missing"]) == {"teacher", "base-student", "sentidistill-student"}
     assert "Missing LLM evaluations" in md and "## Encoders on the test subsamples" in md
     assert "stats/classifier_labels.json not found" in md
     assert (tmp_path / "export" / "model.safetensors").is_file()

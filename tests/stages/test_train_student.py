@@ -38,8 +38,8 @@ def test_sentibench_entries_point_at_the_trained_folders():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     models = params["sentibench"]["models"]
     assert models["stage1-student"]["model"] == "student-knowdist"
-    assert models["distilled-student"]["model"] == "student-icldist"
-    assert models["distilled-student"]["engine"] == models["base-student"]["engine"]
+    assert models["sentidistill-student"]["model"] == "student-icldist"
+    assert models["sentidistill-student"]["engine"] == models["base-student"]["engine"]
 
 
 def test_cli_help():

@@ -28,14 +28,14 @@ def _source(tmp_path, tiny_llama):
 
 def _export(tmp_path, src, gguf: GGUFParams):
     out = tmp_path / "sentidistill-student"
-    results = {"base-student": _res(40.0), "distilled-student": _res(52.5)}
-    comparison = {"baseline": "base-student", "model": "distilled-student", "resamples": 2000, "confidence": 0.95,
+    results = {"base-student": _res(40.0), "sentidistill-student": _res(52.5)}
+    comparison = {"baseline": "base-student", "model": "sentidistill-student", "resamples": 2000, "confidence": 0.95,
                   "mean": {"delta": 12.5, "ci_low": 3.0, "ci_high": 20.0, "baseline_f1": 40.0, "model_f1": 52.5,
                            "n_datasets": 1}, "datasets": {"sst2": {"n_examples": 120}}}  # fmt: skip
     params = ExportParams(gguf=gguf, card=CardParams(
         datasets=["stanfordnlp/imdb"], upstream={"tiny-llama": UpstreamModel(hub_id="org/tiny-llama", license="mit")}))
     manifest = export_student(src, out, results=results, baseline="base-student", comparison=comparison,
-                              model_entry="distilled-student", params=params, prompt_text="code",
+                              model_entry="sentidistill-student", params=params, prompt_text="code",
                               models_dir=tmp_path / "models", min_n=30)  # fmt: skip
     return out, manifest
 
@@ -54,10 +54,10 @@ def test_export_is_a_flat_hf_folder_with_a_hub_card(tmp_path, tiny_llama):
     assert [r["dataset"]["type"] for r in results] == ["sst2"]  # imdb rests on 4 examples: not in the index
     assert results[0]["metrics"][0]["value"] == 52.5
     assert "seeds [0, 1, 2]" in card and "n = imdb 4, sst2 120" not in card and "sst2 120" in card
-    assert "40.00† (" not in card and "| distilled-student |" in card and "(+12.50)" in card
+    assert "40.00† (" not in card and "| sentidistill-student |" in card and "(+12.50)" in card
     assert "delta **+12.50** [+3.00, +20.00]" in card
     assert 'Label:"' in card and "Please perform Sentiment Analysis task" in card  # the exact prompt format
     assert manifest["exported_from"] == "student-icldist" and manifest["hf_dir"] == "."
-    assert manifest["sentibench"]["distilled-student"]["avg"] == 52.5 and manifest["gguf"] is None
+    assert manifest["sentibench"]["sentidistill-student"]["avg"] == 52.5 and manifest["gguf"] is None
     listed = {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
     assert "README.md" in listed and "config.json" in listed
