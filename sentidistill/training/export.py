@@ -74,19 +74,32 @@ def sentibench_section(results: Mapping[str, Mapping[str, Any]], baseline: str |
 
     if not results:
         return "No SentiBench results found (run `dvc repro sentibench_report`).\n"
-    lines = [f"In-context macro-F1 (%) on SentiBench, deltas vs `{baseline}` in parentheses. "
-             "The models were not all evaluated on the same number of examples:", ""]
+    lines = [
+        f"In-context macro-F1 (%) on SentiBench, deltas vs `{baseline}` in parentheses. "
+        "The models were not all evaluated on the same number of examples:",
+        "",
+    ]
     lines += [f"- `{name}`: {_n_and_seeds(res)}" for name, res in results.items()]
-    lines += ["", table2_markdown(results, baseline=baseline, min_n=min_n),
-              f"† fewer than {min_n} test examples: such a cell says little (0.00 or 100.00 from one example).", ""]
+    lines += [
+        "",
+        table2_markdown(results, baseline=baseline, min_n=min_n),
+        f"† fewer than {min_n} test examples: such a cell says little (0.00 or 100.00 from one example).",
+        "",
+    ]
     if comparison and comparison.get("mean"):
         m, conf = comparison["mean"], comparison.get("confidence", 0.95)
         n = sum(d.get("n_examples", 0) for d in comparison.get("datasets", {}).values())
-        lines += [f"Paired comparison `{comparison.get('model')}` vs `{comparison.get('baseline')}` on the same "
-                  f"test examples ({m.get('n_datasets')} classification datasets, n = {n}): mean macro-F1 "
-                  f"{m['baseline_f1']:.2f} -> {m['model_f1']:.2f}, delta **{m['delta']:+.2f}** "
-                  f"[{m['ci_low']:+.2f}, {m['ci_high']:+.2f}] ({conf:.0%} paired bootstrap, "
-                  f"{comparison.get('resamples')} resamples).", ""]
+        interval = (
+            f"[{m['ci_low']:+.2f}, {m['ci_high']:+.2f}] ({conf:.0%} paired bootstrap, {comparison.get('resamples')} resamples)"
+            if m.get("ci_low") is not None
+            else f"(no interval: too few test examples, fewer than {min_n} in a dataset, to conclude anything)"
+        )
+        lines += [
+            f"Paired comparison `{comparison.get('model')}` vs `{comparison.get('baseline')}` on the same "
+            f"test examples ({m.get('n_datasets')} classification datasets, n = {n}): mean macro-F1 "
+            f"{m['baseline_f1']:.2f} -> {m['model_f1']:.2f}, delta **{m['delta']:+.2f}** {interval}.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -96,38 +109,54 @@ def usage_snippet(folder_name: str, prompt_text: str) -> str:
     from sentidistill.sentibench.prompts import build_prompt
 
     spec = get_spec("sst2")
-    demos = [{"sentence": "a domestic melodrama with weak dialogue and biopic cliches .", "label_text": "negative", "label_text_code": "negative"},
-             {"sentence": "steers refreshingly clear of the usual cliches .", "label_text": "positive", "label_text_code": "positive"}]
+    demos = [
+        {
+            "sentence": "a domestic melodrama with weak dialogue and biopic cliches .",
+            "label_text": "negative",
+            "label_text_code": "negative",
+        },
+        {
+            "sentence": "steers refreshingly clear of the usual cliches .",
+            "label_text": "positive",
+            "label_text_code": "positive",
+        },
+    ]
     prompt = build_prompt(spec, demos, {"sentence": "the food was cold and the waiter never came back ."}, prompt_text)
-    return "\n".join([
-        "Trained and evaluated **without** a chat template, on few-shot prompts in SentiBench's format: "
-        "prompt it the same way, decode greedily and read the label after `Label:`.",
-        "",
-        "```python",
-        "from transformers import AutoModelForCausalLM, AutoTokenizer",
-        "",
-        f'path = "{folder_name}"  # this folder',
-        "tok, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)",
-        f"prompt = {prompt!r}",
-        'ids = tok(prompt, return_tensors="pt")',
-        "out = model.generate(**ids, max_new_tokens=3, do_sample=False)",
-        'print(tok.decode(out[0, ids.input_ids.shape[1]:], skip_special_tokens=True).split("\\n")[0].strip())',
-        "```",
-        "",
-    ])
+    return "\n".join(
+        [
+            "Trained and evaluated **without** a chat template, on few-shot prompts in SentiBench's format: "
+            "prompt it the same way, decode greedily and read the label after `Label:`.",
+            "",
+            "```python",
+            "from transformers import AutoModelForCausalLM, AutoTokenizer",
+            "",
+            f'path = "{folder_name}"  # this folder',
+            "tok, model = AutoTokenizer.from_pretrained(path), AutoModelForCausalLM.from_pretrained(path)",
+            f"prompt = {prompt!r}",
+            'ids = tok(prompt, return_tensors="pt")',
+            "out = model.generate(**ids, max_new_tokens=3, do_sample=False)",
+            'print(tok.decode(out[0, ids.input_ids.shape[1]:], skip_special_tokens=True).split("\\n")[0].strip())',
+            "```",
+            "",
+        ]
+    )
 
 
 def gguf_section(entry: Mapping[str, Any] | None, name: str) -> str:
     if not entry:
         return "GGUF export is off (`export.gguf.enabled: false`).\n"
-    rows = "\n".join(f"| `{GGUF_DIR}/{f['path']}` | {v} | {f['bytes'] / 2**20:.0f} MiB |" for v, f in entry["files"].items())
-    return (f"Converted by llama.cpp's `convert_hf_to_gguf.py` and quantized by `llama_model_quantize` "
-            f"(llama-cpp-python {entry['llama_cpp_python']}).\n\n| file | type | size |\n|---|---|---|\n{rows}\n\n"
-            f"Ollama: `ollama create {name} -f {GGUF_DIR}/{MODELFILE}` (points at the "
-            f"`{entry['ollama_variant']}` file, raw prompts, greedy). llama.cpp: "
-            f"`llama-cli -m {GGUF_DIR}/{entry['files'][entry['ollama_variant']]['path']} --temp 0 -f prompt.txt`. "
-            "`sentidistill eval --model <file>.gguf` scores a file on SentiBench; `python -m bench.gguf_export` "
-            "measures each file's label agreement with the transformers weights.\n")
+    rows = "\n".join(
+        f"| `{GGUF_DIR}/{f['path']}` | {v} | {f['bytes'] / 2**20:.0f} MiB |" for v, f in entry["files"].items()
+    )
+    return (
+        f"Converted by llama.cpp's `convert_hf_to_gguf.py` and quantized by `llama_model_quantize` "
+        f"(llama-cpp-python {entry['llama_cpp_python']}).\n\n| file | type | size |\n|---|---|---|\n{rows}\n\n"
+        f"Ollama: `ollama create {name} -f {GGUF_DIR}/{MODELFILE}` (points at the "
+        f"`{entry['ollama_variant']}` file, raw prompts, greedy). llama.cpp: "
+        f"`llama-cli -m {GGUF_DIR}/{entry['files'][entry['ollama_variant']]['path']} --temp 0 -f prompt.txt`. "
+        "`sentidistill eval --model <file>.gguf` scores a file on SentiBench; `python -m bench.gguf_export` "
+        "measures each file's label agreement with the transformers weights.\n"
+    )
 
 
 def model_card(manifest: Mapping[str, Any], *, card: CardParams, base_origin: str | None,
@@ -141,8 +170,11 @@ def model_card(manifest: Mapping[str, Any], *, card: CardParams, base_origin: st
     teacher = manifest.get("teacher")
     teacher_up = card.upstream.get(teacher) if teacher else None
     # model-index: only results that rest on at least min_n test examples
-    bench = {k: {"display": get_spec(k).name, "f1": v.get("f1"), "n_examples": v.get("n_examples")}
-             for k, v in ((model_results or {}).get("datasets") or {}).items() if (v.get("n_examples") or 0) >= min_n}
+    bench = {
+        k: {"display": get_spec(k).name, "f1": v.get("f1"), "n_examples": v.get("n_examples")}
+        for k, v in ((model_results or {}).get("datasets") or {}).items()
+        if (v.get("n_examples") or 0) >= min_n
+    }
     meta = {
         "base_model": upstream.hub_id if upstream else base,
         "base_model_relation": "finetune",
@@ -152,8 +184,9 @@ def model_card(manifest: Mapping[str, Any], *, card: CardParams, base_origin: st
         "language": card.language,
         "datasets": card.datasets,
         "tags": card.tags,
-        "model-index": model_index(manifest["name"], bench, task_type="text-classification",
-                                   how="in-context, SentiBench prompts"),
+        "model-index": model_index(
+            manifest["name"], bench, task_type="text-classification", how="in-context, SentiBench prompts"
+        ),
     }
     data = manifest.get("data") or {}
     hp = manifest.get("hparams") or {}
@@ -167,12 +200,17 @@ def model_card(manifest: Mapping[str, Any], *, card: CardParams, base_origin: st
         "",
         f"- base model: `{upstream.hub_id if upstream else base}`"
         + (f" (license {upstream.license})" if upstream else "")
-        + (f". The weights it was fine-tuned from were **dequantized from {base_origin}**, not the original "
-           "bf16 checkpoint" if base_origin else ""),
+        + (
+            f". The weights it was fine-tuned from were **dequantized from {base_origin}**, not the original "
+            "bf16 checkpoint"
+            if base_origin
+            else ""
+        ),
         f"- teacher: `{teacher_up.hub_id if teacher_up else teacher}`",
         f"- lineage: {' -> '.join(manifest.get('lineage', []))}",
         f"- training rows: {data.get('rows_trained', data.get('rows_used', 0))} ("
-        + ", ".join(f"{c}: {s['used']} of {s['rows']} corpus rows" for c, s in (data.get("corpora") or {}).items()) + ")",
+        + ", ".join(f"{c}: {s['used']} of {s['rows']} corpus rows" for c, s in (data.get("corpora") or {}).items())
+        + ")",
         *([f"- precision: {prec['used']} ({prec['requested']}: {prec['reason']})"] if prec else []),
         f"- git revision: `{manifest.get('git_revision')}`",
         "",
@@ -201,24 +239,38 @@ def export_student(src_root: Path, out_root: Path, *, results: Mapping[str, Mapp
     """``src_root`` (``hf/`` + manifest) -> a flat HF folder ``out_root`` (+ ``gguf/``), atomically."""
     manifest = json.loads((src_root / MANIFEST).read_text(encoding="utf-8"))
     manifest = {k: v for k, v in manifest.items() if k not in ("files", "hf_dir", "gguf")}
-    manifest.update(name=out_root.name, exported_from=src_root.name, sentibench_entry=model_entry, sentibench={
-        k: {"avg": v.get("avg"), "categories": v.get("categories")} for k, v in results.items()})
+    manifest.update(
+        name=out_root.name,
+        exported_from=src_root.name,
+        sentibench_entry=model_entry,
+        sentibench={k: {"avg": v.get("avg"), "categories": v.get("categories")} for k, v in results.items()},
+    )
     with atomic_folder(out_root) as tmp:  # a kill never leaves a half folder or a half card
         shutil.copytree(src_root / HF_DIR, tmp, ignore=shutil.ignore_patterns(CARD), dirs_exist_ok=True)
         gguf_entry = None
         if params.gguf.enabled:
-            gguf_entry = export_gguf(tmp, tmp / GGUF_DIR, out_root.name, params.gguf,
-                                     chat_template=bool(manifest.get("chat_template")))
-        card = model_card(manifest, card=params.card, base_origin=gguf_origin(models_dir / manifest["base_model"]),
-                          sentibench_md=sentibench_section(results, baseline, comparison, min_n), min_n=min_n,
-                          model_results=results.get(model_entry) if model_entry else None,
-                          gguf_md=gguf_section(gguf_entry, out_root.name), usage_md=usage_snippet(f"models/{out_root.name}", prompt_text))
+            gguf_entry = export_gguf(
+                tmp, tmp / GGUF_DIR, out_root.name, params.gguf, chat_template=bool(manifest.get("chat_template"))
+            )
+        card = model_card(
+            manifest,
+            card=params.card,
+            base_origin=gguf_origin(models_dir / manifest["base_model"]),
+            sentibench_md=sentibench_section(results, baseline, comparison, min_n),
+            min_n=min_n,
+            model_results=results.get(model_entry) if model_entry else None,
+            gguf_md=gguf_section(gguf_entry, out_root.name),
+            usage_md=usage_snippet(f"models/{out_root.name}", prompt_text),
+        )
         write_text(tmp / CARD, card)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         # "gguf": the file llama.cpp loads for this model (models.store), "gguf_export": what was exported
-        manifest.update(hf_dir=FLAT, gguf_export=gguf_entry,
-                        gguf=f"{GGUF_DIR}/{gguf_entry['files'][gguf_entry['ollama_variant']]['path']}" if gguf_entry else None,
-                        files=[{"path": p.relative_to(tmp).as_posix(), "bytes": p.stat().st_size} for p in files])
+        manifest.update(
+            hf_dir=FLAT,
+            gguf_export=gguf_entry,
+            gguf=f"{GGUF_DIR}/{gguf_entry['files'][gguf_entry['ollama_variant']]['path']}" if gguf_entry else None,
+            files=[{"path": p.relative_to(tmp).as_posix(), "bytes": p.stat().st_size} for p in files],
+        )
         write_json(tmp / MANIFEST, manifest)
     return manifest
 
@@ -237,8 +289,10 @@ def export_with_params(source: Path, target: Path) -> dict[str, Any]:
     from sentidistill.sentibench.report import ReportParams
 
     if not (source / MANIFEST).is_file():
-        raise FileNotFoundError(f"{source} has no {MANIFEST}: build it first (`dvc repro train_icldist` for "
-                                "models/student-icldist, `dvc repro train_knowdist` for models/student-knowdist)")
+        raise FileNotFoundError(
+            f"{source} has no {MANIFEST}: build it first (`dvc repro train_icldist` for "
+            "models/student-icldist, `dvc repro train_knowdist` for models/student-knowdist)"
+        )
     entries = (load_params().get("sentibench") or {}).get("models") or {}  # validated by sentibench_eval
     model_entry = next((e for e, spec in entries.items() if spec.get("model") == source.name), None)
     stats_dir = paths.STATS / "sentibench"
@@ -257,7 +311,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(prog="python -m sentidistill.training.export",
                                  description="Export a student (models/student-*) as a hub-style folder with GGUF "
                                              "files, an Ollama Modelfile and a model card, outside the DVC graph.")  # fmt: skip
-    ap.add_argument("--model", required=True, type=Path, help="a student folder the pipeline built, e.g. models/student-knowdist")
+    ap.add_argument(
+        "--model", required=True, type=Path, help="a student folder the pipeline built, e.g. models/student-knowdist"
+    )
     ap.add_argument("--out", type=Path, default=None, help=f"target folder (default: {DEFAULT_EXPORTS}/<model name>)")
     args = ap.parse_args(argv)
     out = args.out or DEFAULT_EXPORTS / args.model.name

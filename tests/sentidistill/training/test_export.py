@@ -13,8 +13,12 @@ from sentidistill.training.sft import copy_model_folder
 
 
 def _res(avg, n=120):
-    return {"datasets": {"sst2": {"f1": avg, "n_examples": n, "n_seeds": 1}, "imdb": {"f1": avg, "n_examples": 4}},
-            "categories": {"BSA": avg}, "avg": avg, "config": {"seeds": [0, 1, 2], "shots": {"sst2": 4, "imdb": 4}}}
+    return {
+        "datasets": {"sst2": {"f1": avg, "n_examples": n, "n_seeds": 1}, "imdb": {"f1": avg, "n_examples": 4}},
+        "categories": {"BSA": avg},
+        "avg": avg,
+        "config": {"seeds": [0, 1, 2], "shots": {"sst2": 4, "imdb": 4}},
+    }
 
 
 def _source(tmp_path, tiny_llama):
@@ -32,8 +36,13 @@ def _export(tmp_path, src, gguf: GGUFParams):
     comparison = {"baseline": "base-student", "model": "sentidistill-student", "resamples": 2000, "confidence": 0.95,
                   "mean": {"delta": 12.5, "ci_low": 3.0, "ci_high": 20.0, "baseline_f1": 40.0, "model_f1": 52.5,
                            "n_datasets": 1}, "datasets": {"sst2": {"n_examples": 120}}}  # fmt: skip
-    params = ExportParams(gguf=gguf, card=CardParams(
-        datasets=["stanfordnlp/imdb"], upstream={"tiny-llama": UpstreamModel(hub_id="org/tiny-llama", license="mit")}))
+    params = ExportParams(
+        gguf=gguf,
+        card=CardParams(
+            datasets=["stanfordnlp/imdb"],
+            upstream={"tiny-llama": UpstreamModel(hub_id="org/tiny-llama", license="mit")},
+        ),
+    )
     manifest = export_student(src, out, results=results, baseline="base-student", comparison=comparison,
                               model_entry="sentidistill-student", params=params, prompt_text="code",
                               models_dir=tmp_path / "models", min_n=30)  # fmt: skip
@@ -61,3 +70,17 @@ def test_export_is_a_flat_hf_folder_with_a_hub_card(tmp_path, tiny_llama):
     assert manifest["sentibench"]["sentidistill-student"]["avg"] == 52.5 and manifest["gguf"] is None
     listed = {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
     assert "README.md" in listed and "config.json" in listed
+
+
+def test_a_comparison_without_an_interval_says_so(tmp_path, tiny_llama):
+    """The tiny configuration compares a handful of examples: the card says it cannot conclude."""
+    from sentidistill.training.export import sentibench_section
+
+    comparison = {
+        "baseline": "b",
+        "model": "m",
+        "mean": {"delta": 0.0, "ci_low": None, "ci_high": None, "baseline_f1": 50.0, "model_f1": 50.0, "n_datasets": 2},
+        "datasets": {"sst2": {"n_examples": 1}},
+    }
+    text = sentibench_section({"b": _res(50.0, n=1), "m": _res(50.0, n=1)}, "b", comparison, min_n=30)
+    assert "delta **+0.00** (no interval: too few test examples" in text
