@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete
+from sentidistill.engines.base import Engine, Generation, GenerationParams, StopWhen
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
 
@@ -145,4 +145,4 @@ def _locate(model: str | Path) -> tuple[Path | None, Path | None]:
     return paths.hf_dir, paths.gguf_path
 
 
-__all__ = ["Engine", "EngineConfig", "OpenAIConfig", "Generation", "GenerationParams", "answer_complete", "load_engine"]
+__all__ = ["Engine", "EngineConfig", "OpenAIConfig", "Generation", "GenerationParams", "StopWhen", "load_engine"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,10 @@ import numpy as np
 from sentidistill.hashing import sha256_file
 
 #: "error": the engine failed on this row (``Generation.error`` says why); never cached
-FinishReason = Literal["stop", "length", "answer_complete", "error"]
+FinishReason = Literal["stop", "length", "error"]
+#: A stop criterion the caller supplies (the engines know no task): the length of the prefix of
+#: the generated text to keep once it is complete, None while it is not.
+StopWhen = Callable[[str], "int | None"]
 
 
 # files of a model folder that do not change its outputs (the model card carries results)
@@ -40,8 +44,11 @@ def weights_digest(model: str | Path) -> str | None:
     if root.is_file():
         files = {root.name: root}
     else:
-        files = {str(p.relative_to(root)): p for p in sorted(root.rglob("*"))
-                 if p.is_file() and p.name not in _NOT_WEIGHTS and ".cache" not in p.relative_to(root).parts}
+        files = {
+            str(p.relative_to(root)): p
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name not in _NOT_WEIGHTS and ".cache" not in p.relative_to(root).parts
+        }
     stats = {rel: p.stat() for rel, p in files.items()}
     key = (str(root.resolve()), tuple((rel, st.st_size, st.st_mtime_ns) for rel, st in stats.items()))
     if key not in _digests:
@@ -72,29 +79,20 @@ class GenerationParams:
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int = 0
-    # Stop once the answer after "Label:" is complete (see :func:`answer_complete`):
-    # the authors' scripts keep only that part of a 150-token generation.
-    stop_at_answer: bool = False
+    # Stop once ``stop_when(text)`` says the text is complete, keeping that prefix (e.g.
+    # SentiBench's answer after "Label:", sentidistill.sentibench.parsing.answer_end).
+    stop_when: StopWhen | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
     # The prompt is already chat-templated: its special-token strings (``<|im_start|>``)
     # are parsed as special tokens and no BOS is added (the template has its own).
     parse_special: bool = False
 
 
-def answer_complete(text: str) -> bool:
-    """True once ``text`` holds a complete SentiBench answer.
-
-    The authors' evaluation keeps the first non-empty line after ``Label:``. A
-    fenced block (```python ... ```) is complete at its closing fence, so code
-    fences still parse. Stopping there yields the same extracted answer as
-    generating all 150 tokens, at a fraction of the cost.
-    """
-    body = text.lstrip()
-    if not body:
-        return False
-    if body.startswith("```"):
-        return body.count("```") >= 2
-    return "\n" in body
+def apply_stop_when(text: str, params: GenerationParams) -> tuple[str, bool]:
+    """``(text cut at the criterion's end, True)`` once ``params.stop_when`` is met, else ``(text, False)``."""
+    if params.stop_when is None or (end := params.stop_when(text)) is None:
+        return text, False
+    return text[:end], True
 
 
 def truncate_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sentidistill.engines.base import Generation, GenerationParams, answer_complete, truncate_at_stop
+from sentidistill.engines.base import Generation, GenerationParams, truncate_at_stop
 from sentidistill.engines.llamacpp_engine import LlamaCppEngine
 from sentidistill.log import get_logger
 
@@ -102,7 +102,11 @@ class LlamaCppBatchedEngine(LlamaCppEngine):
         batch = self._batch
         while queue or slots:
             # admit prompts while a sequence slot and KV room are free
-            while queue and free and sum(budget(s) for s in slots.values()) + budget(_Slot(0, toks[queue[0]])) <= self.n_ctx_total:
+            while (
+                queue
+                and free
+                and sum(budget(s) for s in slots.values()) + budget(_Slot(0, toks[queue[0]])) <= self.n_ctx_total
+            ):
                 i = queue.pop(0)
                 slots[free.pop(0)] = _Slot(i, toks[i])
             n = 0
@@ -135,12 +139,12 @@ class LlamaCppBatchedEngine(LlamaCppEngine):
                 else:
                     s.new.append(tok)
                     s.next_token = tok
-                    if params.stop or params.stop_at_answer:
+                    if params.stop or params.stop_when is not None:
                         text = self.llm.detokenize(s.new).decode("utf-8", errors="ignore")
                         if params.stop and truncate_at_stop(text, params.stop)[1]:
                             done_reason = "stop"
-                        elif params.stop_at_answer and answer_complete(text):
-                            done_reason = "answer_complete"
+                        elif params.stop_when is not None and params.stop_when(text) is not None:
+                            done_reason = "stop"
                     if done_reason is None and len(s.new) >= params.max_new_tokens:
                         done_reason = "length"
                 if done_reason is not None:

@@ -19,7 +19,6 @@ from sentidistill.engines.base import (
     Engine,
     Generation,
     GenerationParams,
-    answer_complete,
     truncate_at_stop,
     weights_digest,
 )
@@ -177,8 +176,8 @@ class LlamaCppEngine(Engine):
                 if params.stop and truncate_at_stop(text, params.stop)[1]:
                     text, reason = truncate_at_stop(text, params.stop)[0], "stop"
                     break
-                if params.stop_at_answer and answer_complete(text):
-                    reason = "answer_complete"
+                if params.stop_when is not None and params.stop_when(text) is not None:
+                    reason = "stop"  # the caller's criterion: keep the text as generated
                     break
                 if len(new) >= params.max_new_tokens:
                     break

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from sentidistill.engines.base import Engine, Generation, GenerationParams, answer_complete, truncate_at_stop
+from sentidistill.engines.base import Engine, Generation, GenerationParams, apply_stop_when, truncate_at_stop
 from sentidistill.log import get_logger
 
 log = get_logger(__name__)
@@ -149,14 +149,16 @@ class OpenAIEngine(Engine):
             text = choice.get("text") or ""
         usage = out.get("usage") or {}
         reason = "length" if choice.get("finish_reason") == "length" else "stop"
-        if params.stop_at_answer and answer_complete(text):
-            body_text = text.lstrip()
-            end = body_text.find("```", 3) + 3 if body_text.startswith("```") else body_text.find("\n") + 1
-            text, reason = text[: len(text) - len(body_text) + end], "answer_complete"
+        text, complete = apply_stop_when(text, params)
+        if complete:
+            reason = "stop"
         elif params.stop:
             text = truncate_at_stop(text, params.stop)[0]
         return Generation(
-            text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)), reason  # type: ignore[arg-type]
+            text,
+            int(usage.get("prompt_tokens", 0)),
+            int(usage.get("completion_tokens", 0)),
+            reason,  # type: ignore[arg-type]
         )
 
     def _one_or_error(self, prompt: str, params: GenerationParams) -> Generation:

@@ -23,7 +23,6 @@ from sentidistill.engines.base import (
     Engine,
     Generation,
     GenerationParams,
-    answer_complete,
     truncate_at_stop,
     weights_digest,
 )
@@ -107,8 +106,12 @@ class TransformersEngine(Engine):
         return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model_path, "dtype": self.dtype,
-                "weights": weights_digest(self.model_path)}
+        return {
+            "backend": self.backend,
+            "model": self.model_path,
+            "dtype": self.dtype,
+            "weights": weights_digest(self.model_path),
+        }
 
     # ------------------------------------------------------- batched forward
     def _prefix_cache(self, prefix: list[int]) -> tuple[Any, int]:
@@ -154,7 +157,11 @@ class TransformersEngine(Engine):
                 )
             with torch.inference_mode():
                 out = self.model.model(
-                    input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=cache is not None
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=pos,
+                    past_key_values=cache,
+                    use_cache=cache is not None,
                 )
             hidden = out.last_hidden_state
             for r, i in enumerate(batch):
@@ -218,7 +225,7 @@ class TransformersEngine(Engine):
                 done = []
                 for row in input_ids:
                     text = tok.decode(row[self.start :], skip_special_tokens=True)
-                    stop = params.stop_at_answer and answer_complete(text)
+                    stop = params.stop_when is not None and params.stop_when(text) is not None
                     stop = stop or bool(params.stop and truncate_at_stop(text, params.stop)[1])
                     done.append(stop)
                 return torch.tensor(done, dtype=torch.bool)
@@ -247,9 +254,7 @@ class TransformersEngine(Engine):
                 hit_eos = n_new < len(new) or (n_new and new[n_new - 1] == tok.eos_token_id)
                 text = tok.decode(new[:n_new], skip_special_tokens=True)
                 text, hit_stop = truncate_at_stop(text, params.stop) if params.stop else (text, False)
-                if params.stop_at_answer and answer_complete(text):
-                    reason = "answer_complete"
-                elif hit_eos or hit_stop:
+                if hit_eos or hit_stop or (params.stop_when is not None and params.stop_when(text) is not None):
                     reason = "stop"
                 else:
                     reason = "length"

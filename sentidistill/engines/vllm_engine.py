@@ -18,7 +18,7 @@ from sentidistill.engines.base import (
     Engine,
     Generation,
     GenerationParams,
-    answer_complete,
+    apply_stop_when,
     truncate_at_stop,
     weights_digest,
 )
@@ -76,8 +76,12 @@ class VLLMEngine(Engine):
         return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model_path, "dtype": self.dtype,
-                "weights": weights_digest(self.model_path)}
+        return {
+            "backend": self.backend,
+            "model": self.model_path,
+            "dtype": self.dtype,
+            "weights": weights_digest(self.model_path),
+        }
 
     def _prompt_logprob_sums(self, seqs: list[list[int]], starts: list[int]) -> list[float]:
         sp = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
@@ -131,13 +135,9 @@ class VLLMEngine(Engine):
             comp = out.outputs[0]
             text = comp.text
             reason = "stop" if comp.finish_reason == "stop" else "length"
-            if params.stop_at_answer and answer_complete(text):
-                body = text.lstrip()
-                if body.startswith("```"):
-                    end = body.find("```", 3) + 3
-                else:
-                    end = body.find("\n") + 1
-                text, reason = text[: len(text) - len(body) + end], "answer_complete"
+            text, complete = apply_stop_when(text, params)
+            if complete:
+                reason = "stop"
             elif params.stop:
                 text = truncate_at_stop(text, params.stop)[0]
             results.append(Generation(text, len(out.prompt_token_ids), len(comp.token_ids), reason))

@@ -40,8 +40,15 @@ from sentidistill.log import get_logger, progress_bar
 from sentidistill.params import StrictModel
 from sentidistill.sentibench import metrics as M
 from sentidistill.sentibench import official
-from sentidistill.sentibench.datasets import CATEGORIES, DATASETS, DEFAULT_PROMPT_TEXT, DatasetSpec, PromptText, get_spec
-from sentidistill.sentibench.parsing import ParseStatus, parse_fsa_output
+from sentidistill.sentibench.datasets import (
+    CATEGORIES,
+    DATASETS,
+    DEFAULT_PROMPT_TEXT,
+    DatasetSpec,
+    PromptText,
+    get_spec,
+)
+from sentidistill.sentibench.parsing import ParseStatus, answer_end, parse_fsa_output
 from sentidistill.sentibench.prompts import build_prompt, demos_for
 
 log = get_logger(__name__)
@@ -69,7 +76,8 @@ class EvalParams(StrictModel):
         description="fine-grained answers: official = the authors' scorer's rules; lenient = recover more answers",
     )
     prompt_text: PromptText = Field(
-        default=DEFAULT_PROMPT_TEXT, description="prompt wording: code = the authors' code (Table 2); paper = Tables 13-15"
+        default=DEFAULT_PROMPT_TEXT,
+        description="prompt wording: code = the authors' code (Table 2); paper = Tables 13-15",
     )
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     max_test_examples: int | None = Field(default=None, ge=1, description="null = the full test split")
@@ -124,9 +132,7 @@ def stratified_subsample(test: pl.DataFrame, n: int | None, seed: int, stratify:
     """At most ``n`` rows, label proportions kept (largest remainder), order by a seeded hash."""
 
     def rank(ids: pl.Series) -> pl.Series:
-        return ids.map_elements(
-            lambda x: hashlib.sha256(f"{seed}\x1f{x}".encode()).hexdigest(), return_dtype=pl.String
-        )
+        return ids.map_elements(lambda x: hashlib.sha256(f"{seed}\x1f{x}".encode()).hexdigest(), return_dtype=pl.String)
 
     test = test.with_columns(_rank=rank(test["example_id"])).sort("_rank")
     if n is None or n >= test.height:
@@ -310,7 +316,9 @@ def _score_rows(
         raw.extend(spec.labels[max(range(len(s)), key=s.__getitem__)] for s in chunk_scores)
         n_tokens.extend(len(engine.tokenize(p)) for p in prompts)
     else:
-        gen_params = GenerationParams(max_new_tokens=params.max_new_tokens, stop_at_answer=params.stop_at_answer)
+        gen_params = GenerationParams(
+            max_new_tokens=params.max_new_tokens, stop_when=answer_end if params.stop_at_answer else None
+        )
         gens = []
         for idx in _by_instruction(prompts, instructions):
             sub = engine.generate([prompts[i] for i in idx], gen_params)
@@ -339,7 +347,9 @@ def _score_rows(
     return pl.DataFrame(out_rows, schema=PREDICTION_COLUMNS)
 
 
-def parse_prediction(spec: DatasetSpec, row: dict[str, Any], prompt: str, raw: str, k_shot: int, parser: Parser) -> tuple[str, str]:
+def parse_prediction(
+    spec: DatasetSpec, row: dict[str, Any], prompt: str, raw: str, k_shot: int, parser: Parser
+) -> tuple[str, str]:
     """(prediction, parse_status) of one raw output.
 
     Classification: the arg-max label. Fine-grained, ``official``: the JSON list of what the
@@ -361,7 +371,8 @@ def parse_predictions(
 ) -> pl.DataFrame:
     """``df`` with ``prediction``/``parse_status`` derived from ``raw_output`` by ``parser``."""
     parsed = [
-        parse_prediction(spec, r, p, text, k_shot, parser) for r, p, text in zip(rows, prompts, df["raw_output"], strict=True)
+        parse_prediction(spec, r, p, text, k_shot, parser)
+        for r, p, text in zip(rows, prompts, df["raw_output"], strict=True)
     ]
     return df.with_columns(
         prediction=pl.Series([pred for pred, _ in parsed], dtype=pl.String),
@@ -427,8 +438,9 @@ def evaluate_model(
             for seed in params.seeds:
                 bar.set_postfix_str(f"{key} seed {seed}")
                 parts.append(
-                    evaluate_dataset_seed(engine, get_spec(key), test, pool, seed, params, bar.update, checkpoint_dir,
-                                          set_aside)
+                    evaluate_dataset_seed(
+                        engine, get_spec(key), test, pool, seed, params, bar.update, checkpoint_dir, set_aside
+                    )
                 )
     return pl.concat(parts).with_columns(pl.lit(name).alias("model")).select(["model", *PREDICTION_COLUMNS])
 
@@ -445,8 +457,11 @@ def effective_config(params: EvalParams, predictions: pl.DataFrame) -> dict[str,
         "seeds": sorted(predictions["seed"].unique().to_list()),
         "n_examples": {k: per[k]["example_id"].n_unique() for k in datasets},
         "subsample_seed": params.subsample_seed,
-        "test_partition": {"part": params.test_partition, "screening_size": params.screening_size,
-                           "screening_seed": params.screening_seed},
+        "test_partition": {
+            "part": params.test_partition,
+            "screening_size": params.screening_size,
+            "screening_seed": params.screening_seed,
+        },
         "scoring": {k: per[k]["scoring"][0] for k in datasets},
         "parser": params.parser,
         "prompt_text": params.prompt_text,
@@ -499,7 +514,8 @@ def summarize(predictions: pl.DataFrame, data: dict[str, pl.DataFrame], parser: 
             "n_examples": sub.height // max(n_seeds, 1),
             "n_seeds": n_seeds,
             "n_unparseable": int(
-                status_counts.get(ParseStatus.UNPARSEABLE.value, 0) + status_counts.get(ParseStatus.SCORER_CRASH.value, 0)
+                status_counts.get(ParseStatus.UNPARSEABLE.value, 0)
+                + status_counts.get(ParseStatus.SCORER_CRASH.value, 0)
             ),
             "parser": "label_scores" if spec.is_classification else parser,
             "parse_status": {k: int(v) for k, v in sorted(status_counts.items())},

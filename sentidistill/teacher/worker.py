@@ -83,7 +83,7 @@ class TeacherWorker:
         self.cache.append([
             {"key": k, "response": g.text, "n_prompt_tokens": g.n_prompt_tokens,
              "n_completion_tokens": g.n_completion_tokens,
-             "finish_reason": "stop" if g.finish_reason == "answer_complete" else g.finish_reason,
+             "finish_reason": g.finish_reason,
              "engine": self.engine_label}
             for k, g in answered
         ])  # fmt: skip

@@ -1,18 +1,12 @@
-from sentidistill.engines.base import answer_complete, truncate_at_stop
+from sentidistill.engines.base import GenerationParams, apply_stop_when, truncate_at_stop
 from sentidistill.engines.transformers_engine import _common_prefix_len, token_budget_batches
 
 
-def test_answer_complete_first_line():
-    assert not answer_complete("")
-    assert not answer_complete("   \n\n")  # leading blank lines are skipped, as the authors' regex does
-    assert not answer_complete(" positive")
-    assert answer_complete(" positive\n")
-    assert answer_complete("\n [('food', 'positive')]\nSentence:")
-
-
-def test_answer_complete_code_fence_waits_for_closing_fence():
-    assert not answer_complete("```python\n[('food', 'positive')]\n")
-    assert answer_complete("```python\n[('food', 'positive')]\n```")
+def test_a_caller_stop_criterion_cuts_the_text_where_it_says():
+    params = GenerationParams(stop_when=lambda t: t.find("!") + 1 or None)
+    assert apply_stop_when("ok! more", params) == ("ok!", True)
+    assert apply_stop_when("not yet", params) == ("not yet", False)
+    assert apply_stop_when("anything", GenerationParams()) == ("anything", False)
 
 
 def test_truncate_at_stop_uses_earliest_stop():

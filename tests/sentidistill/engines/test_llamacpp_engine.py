@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sentidistill.engines import GenerationParams
+from sentidistill.sentibench.parsing import answer_end
 
 from .test_transformers_engine import PROMPTS
 
@@ -32,8 +33,8 @@ def test_llamacpp_agrees_with_transformers_on_the_label(tiny_llamacpp_engine, ti
 
 
 def test_generate_greedy_is_deterministic_and_stops_at_the_answer(tiny_llamacpp_engine):
-    params = GenerationParams(max_new_tokens=40, stop_at_answer=True)
+    params = GenerationParams(max_new_tokens=40, stop_when=answer_end)
     a = tiny_llamacpp_engine.generate(PROMPTS[:2], params)
     b = tiny_llamacpp_engine.generate(PROMPTS[:2], params)
     assert [g.text for g in a] == [g.text for g in b]
-    assert all(g.finish_reason in {"answer_complete", "stop"} for g in a)
+    assert all(g.finish_reason == "stop" for g in a)

@@ -17,7 +17,9 @@ def test_unreachable_server_says_what_to_check():
 
 @pytest.mark.slow
 def test_completions_against_real_server(openai_server):
-    eng = load_engine("unused", EngineConfig(backend="openai", openai={"base_url": openai_server, "max_concurrency": 3}))
+    eng = load_engine(
+        "unused", EngineConfig(backend="openai", openai={"base_url": openai_server, "max_concurrency": 3})
+    )
     assert eng.model == "smollm2"  # the first model /v1/models lists
     prompts = [f"Count: {i}, {i + 1}," for i in range(4)]
     gens = eng.generate(prompts, GenerationParams(max_new_tokens=6))

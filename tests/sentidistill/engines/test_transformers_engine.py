@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from sentidistill.engines import GenerationParams
+from sentidistill.sentibench.parsing import answer_end
 
 pytestmark = pytest.mark.slow
 
@@ -58,10 +59,10 @@ def test_continuation_logprobs_of_single_token_labels_equal_log_softmax(tiny_hf_
 
 
 def test_generate_stops_once_the_answer_line_is_complete(tiny_hf_engine):
-    out = tiny_hf_engine.generate(PROMPTS[:2], GenerationParams(max_new_tokens=40, stop_at_answer=True))
+    out = tiny_hf_engine.generate(PROMPTS[:2], GenerationParams(max_new_tokens=40, stop_when=answer_end))
     assert len(out) == 2
     for g in out:
-        assert g.finish_reason in {"answer_complete", "stop"}
+        assert g.finish_reason == "stop"
         assert g.n_completion_tokens < 40
         assert g.text.strip().split("\n")[0].strip() in {"positive", "negative"}
     capped = tiny_hf_engine.generate(PROMPTS[:1], GenerationParams(max_new_tokens=1))

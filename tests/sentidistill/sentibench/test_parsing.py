@@ -116,3 +116,21 @@ LABELS = ["not intimate", "moderately intimate", "highly intimate"]
 )
 def test_parse_label(text, labels, expected):
     assert parse_label(text, labels) == expected
+
+
+def test_answer_end_is_the_first_line_after_the_label():
+    from sentidistill.sentibench.parsing import answer_end
+
+    assert answer_end("") is None
+    assert answer_end("   \n\n") is None  # leading blank lines are skipped, as the authors' regex does
+    assert answer_end(" positive") is None
+    assert answer_end(" positive\n") == len(" positive\n")
+    text = "\n [('food', 'positive')]\nSentence:"
+    assert text[: answer_end(text)] == "\n [('food', 'positive')]\n"
+
+
+def test_answer_end_waits_for_the_closing_code_fence():
+    from sentidistill.sentibench.parsing import answer_end
+
+    assert answer_end("```python\n[('food', 'positive')]\n") is None
+    assert answer_end("```python\n[('food', 'positive')]\n``` tail") == len("```python\n[('food', 'positive')]\n```")
