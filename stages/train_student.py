@@ -1,4 +1,4 @@
-"""DVC stage ``train_student@<stage>`` (stage = knowdist | icldist): SFT of the student.
+"""DVC stages ``train_knowdist`` and ``train_icldist``: SFT of the student (one module, the stage as argument).
 
 ``python -m stages.train_student knowdist`` then ``... icldist``. Writes
 ``models/student-<stage>/{hf/, manifest.json}``, ``stats/training/<stage>.json`` (headline: ``metrics/training/<stage>.json``) and
@@ -26,7 +26,9 @@ def main() -> None:
     cfg = load_training_params(params)
     teacher = (params.get("models") or {}).get("teacher")
     metrics = run_stage(args.stage, cfg, teacher=teacher, live_dir=LIVE_DIR / args.stage)
-    log.info("%s done: %s", args.stage, {k: metrics.get(k) for k in ("trained", "global_step", "train_loss", "wall_seconds")})
+    log.info(
+        "%s done: %s", args.stage, {k: metrics.get(k) for k in ("trained", "global_step", "train_loss", "wall_seconds")}
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 * ``convert_hf_to_gguf.py`` -- llama.cpp's converter, taken from the llama-cpp-python source
   release that matches the installed ``llama_cpp`` (the converter and its ``gguf-py`` are
   vendored there; PyPI has no wheel of them). Fetched once with ``pip download`` into
-  ``.cache/llama.cpp/<version>/``, or taken from a llama.cpp checkout named by
+  ``~/.cache/sentidistill/llama.cpp/<version>/``, or taken from a llama.cpp checkout named by
   ``SENTIDISTILL_LLAMACPP_DIR`` (offline machines).
 * ``llama_model_quantize`` -- libllama's quantizer, through llama-cpp-python's bindings.
 
@@ -25,12 +25,13 @@ from pydantic import Field
 from sentidistill.io import atomic_folder, atomic_path, write_text
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
-from sentidistill.paths import ROOT
 
 log = get_logger(__name__)
 
 CONVERTER_ENV = "SENTIDISTILL_LLAMACPP_DIR"
-CONVERTER_CACHE = ROOT / ".cache" / "llama.cpp"
+# per user, like pip's and the hub's caches: every checkout (and the tests' throw-away repos)
+# shares one fetched converter
+CONVERTER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sentidistill" / "llama.cpp"
 CONVERTER_SCRIPT = "convert_hf_to_gguf.py"
 # what the converter imports besides its own script (paths inside llama.cpp's tree)
 CONVERTER_PARTS = (CONVERTER_SCRIPT, "conversion/", "gguf-py/")
@@ -39,9 +40,13 @@ MODELFILE = "Modelfile"
 
 # converter output types (no quantization) and libllama's quantization types by llama.cpp's names
 FullType = Literal["f32", "f16", "bf16"]
-QUANT_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
-                "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
-                "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0"}
+QUANT_FTYPES = {
+    "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0",
+    "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
+    "q5_k_m": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
+    "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
+    "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
+}
 QuantType = Literal["q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0"]
 
 
@@ -85,19 +90,36 @@ def fetch_converter(version: str, dest: Path) -> None:
     """llama.cpp's converter from the llama-cpp-python ``version`` source release (PyPI)."""
     log.info("fetching llama.cpp's converter from the llama-cpp-python==%s source release (pip download)", version)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-               f"llama-cpp-python=={version}", "-d", tmp]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"llama-cpp-python=={version}",
+            "-d",
+            tmp,
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         sdists = sorted(Path(tmp).glob("*.tar.gz"))
         if done.returncode != 0 or not sdists:
-            raise GGUFError(f"could not download llama-cpp-python=={version}'s source release "
-                            f"({done.stderr.strip().splitlines()[-1:] or 'no file'}): without a package "
-                            f"index, set {CONVERTER_ENV} to a llama.cpp checkout")
+            raise GGUFError(
+                f"could not download llama-cpp-python=={version}'s source release "
+                f"({done.stderr.strip().splitlines()[-1:] or 'no file'}): without a package "
+                f"index, set {CONVERTER_ENV} to a llama.cpp checkout"
+            )
         with tarfile.open(sdists[0], mode="r:gz") as tar, atomic_folder(dest) as out:
             members = []
             for m in tar.getmembers():
                 _, _, inner = m.name.partition(SDIST_PREFIX)
-                if inner and any(inner == p or inner.startswith(p) for p in CONVERTER_PARTS) and (m.isfile() or m.isdir()):
+                if (
+                    inner
+                    and any(inner == p or inner.startswith(p) for p in CONVERTER_PARTS)
+                    and (m.isfile() or m.isdir())
+                ):
                     m.name = inner
                     members.append(m)
             tar.extractall(out, members=members, filter="data")
@@ -152,10 +174,18 @@ def modelfile(gguf_name: str, *, chat_template: bool, num_ctx: int, num_predict:
     if chat_template:
         lines += ["# trained with its chat template: Ollama applies the one stored in the GGUF"]
     else:
-        lines += ["# trained and evaluated without a chat template: the prompt goes in as written",
-                  "# (few-shot, ending in 'Label:'); the answer is the first line", 'TEMPLATE """{{ .Prompt }}"""']
-    lines += ["PARAMETER temperature 0", 'PARAMETER stop "\\n"', f"PARAMETER num_ctx {num_ctx}",
-              f"PARAMETER num_predict {num_predict}", ""]
+        lines += [
+            "# trained and evaluated without a chat template: the prompt goes in as written",
+            "# (few-shot, ending in 'Label:'); the answer is the first line",
+            'TEMPLATE """{{ .Prompt }}"""',
+        ]
+    lines += [
+        "PARAMETER temperature 0",
+        'PARAMETER stop "\\n"',
+        f"PARAMETER num_ctx {num_ctx}",
+        f"PARAMETER num_predict {num_predict}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -163,21 +193,36 @@ def gguf_name(model_name: str, variant: str) -> str:
     return f"{model_name}-{variant}.gguf"
 
 
-def export_gguf(hf_dir: Path, out_dir: Path, model_name: str, params: GGUFParams, *,
-                chat_template: bool, threads: int | None = None) -> dict[str, Any]:
+def export_gguf(
+    hf_dir: Path, out_dir: Path, model_name: str, params: GGUFParams, *, chat_template: bool, threads: int | None = None
+) -> dict[str, Any]:
     """The full-precision GGUF, its quantized variants and a Modelfile into ``out_dir``;
     returns the manifest entry (file names, sizes, types, tool versions)."""
     if params.ollama_variant not in (params.full, *params.quantized):
-        raise GGUFError(f"export.gguf.ollama_variant {params.ollama_variant!r} is not exported "
-                        f"(full {params.full!r}, quantized {params.quantized})")
+        raise GGUFError(
+            f"export.gguf.ollama_variant {params.ollama_variant!r} is not exported "
+            f"(full {params.full!r}, quantized {params.quantized})"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     full = convert(hf_dir, out_dir / gguf_name(model_name, params.full), params.full)
     files = {params.full: full}
     for q in params.quantized:
         log.info("quantizing %s -> %s", full.name, q)
         files[q] = quantize(full, out_dir / gguf_name(model_name, q), q, threads)
-    write_text(out_dir / MODELFILE, modelfile(files[params.ollama_variant].name, chat_template=chat_template,
-                                              num_ctx=params.ollama_num_ctx, num_predict=params.ollama_num_predict))
-    return {"files": {v: {"path": p.name, "bytes": p.stat().st_size} for v, p in files.items()},
-            "full": params.full, "quantized": list(params.quantized), "modelfile": MODELFILE,
-            "ollama_variant": params.ollama_variant, "llama_cpp_python": llama_cpp_version()}
+    write_text(
+        out_dir / MODELFILE,
+        modelfile(
+            files[params.ollama_variant].name,
+            chat_template=chat_template,
+            num_ctx=params.ollama_num_ctx,
+            num_predict=params.ollama_num_predict,
+        ),
+    )
+    return {
+        "files": {v: {"path": p.name, "bytes": p.stat().st_size} for v, p in files.items()},
+        "full": params.full,
+        "quantized": list(params.quantized),
+        "modelfile": MODELFILE,
+        "ollama_variant": params.ollama_variant,
+        "llama_cpp_python": llama_cpp_version(),
+    }

@@ -25,12 +25,10 @@ class ModelPaths:
     manifest: dict[str, Any]
 
 
-def model_paths(
-    name_or_role: str, models_dir: str | Path = MODELS, config: ModelsConfig | None = None
-) -> ModelPaths:
+def model_paths(name_or_role: str, models_dir: str | Path = MODELS, config: ModelsConfig | None = None) -> ModelPaths:
     """Paths of a materialized model; accepts a registry name, a role, an HF id or a local path,
     or the name of a folder ``models_dir/<name>/`` with a manifest that is not in the registry
-    (a model built by the pipeline, e.g. ``student-icldist`` from ``train_student@icldist``)."""
+    (a model built by the pipeline, e.g. ``student-icldist`` from the ``train_icldist`` stage)."""
     import json
 
     try:

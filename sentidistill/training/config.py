@@ -8,7 +8,7 @@ so ``dvc exp run -S training.profile=paper-llama-3.2-1b`` switches without code 
 ``training.mode`` expresses the ablations of Tables 3-4 with the same two DVC stages:
 
 =============  ===========================================  ==========================
-mode           stage 1 (``train_student@knowdist``)         stage 2 (``@icldist``)
+mode           stage 1 (``train_knowdist``)               stage 2 (``train_icldist``)
 =============  ===========================================  ==========================
 two_stage      KnowDist corpus, from the base student       ICLDist corpus, from stage 1
 knowdist_only  KnowDist corpus, from the base student       copy of stage 1

@@ -1,4 +1,4 @@
-"""The ``train_student@<stage>`` stage: pick the starting model, the data and the
+"""The ``train_knowdist`` / ``train_icldist`` stages: pick the starting model, the data and the
 hyper-parameters from ``training:``, train (or pass through, by ``training.mode``),
 write ``models/student-<stage>/``, metrics and the loss/lr plot data."""
 
@@ -37,7 +37,7 @@ def starting_model(stage: Stage, cfg: TrainingParams, models_dir: Path) -> tuple
         return mp.hf_dir, mp.name
     root = models_dir / output_name("knowdist")
     if not (root / MANIFEST).is_file():
-        raise FileNotFoundError(f"{root} not found: run `dvc repro train_student@knowdist` first")
+        raise FileNotFoundError(f"{root} not found: run `dvc repro train_knowdist` first")
     manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     return root / HF_DIR, manifest["base_model"]
 
@@ -78,18 +78,37 @@ def run_stage(
     plot_stem = plots_dir / stage
     if not cfg.trains(stage):
         log.info("%s: mode %s -> copy of %s (no training)", stage, cfg.mode, start_hf.parent)
-        copy_model_folder(start_hf, out_root, {**manifest, "trained": False, "lineage": lineage, "data": {}, "hparams": {}})
+        copy_model_folder(
+            start_hf, out_root, {**manifest, "trained": False, "lineage": lineage, "data": {}, "hparams": {}}
+        )
         plot_log([], plot_stem, f"{stage}: not trained (mode {cfg.mode})")
         metrics: dict[str, Any] = {"stage": stage, "trained": False, "mode": cfg.mode}
     else:
         hp = cfg.stage(stage)
-        records, stats = load_records(cfg.corpora(stage), chat_template=cfg.chat_template, max_rows=hp.max_rows,
-                                      seed=hp.seed, paths=corpus_paths or CORPUS_PATHS, validate=validate,
-                                      demo_label_loss=cfg.demo_label_loss and stage == "icldist")
+        records, stats = load_records(
+            cfg.corpora(stage),
+            chat_template=cfg.chat_template,
+            max_rows=hp.max_rows,
+            seed=hp.seed,
+            paths=corpus_paths or CORPUS_PATHS,
+            validate=validate,
+            demo_label_loss=cfg.demo_label_loss and stage == "icldist",
+        )
         manifest["lineage"] = [*lineage, f"{output_name(stage)} ({'+'.join(cfg.corpora(stage))})"]
-        metrics = train_stage(records, base_hf=start_hf, out_root=out_root, hp=hp, cfg=cfg, stage=stage,
-                              data_stats=stats, manifest_extra=manifest, cache_dir=cache_dir, plot_stem=plot_stem,
-                              live_dir=live_dir, stop_after_steps=stop_after_steps)
+        metrics = train_stage(
+            records,
+            base_hf=start_hf,
+            out_root=out_root,
+            hp=hp,
+            cfg=cfg,
+            stage=stage,
+            data_stats=stats,
+            manifest_extra=manifest,
+            cache_dir=cache_dir,
+            plot_stem=plot_stem,
+            live_dir=live_dir,
+            stop_after_steps=stop_after_steps,
+        )
         metrics.update(trained=True, mode=cfg.mode, profile=cfg.profile)
     metrics["wall_seconds"] = round(time.perf_counter() - t0, 1)
     if not metrics.get("interrupted"):
