@@ -41,8 +41,11 @@ models: setup
 repro: data models
 	$(BIN)/dvc repro
 
-# The whole test suite, slow (model-loading, real-data) tests included.
+# Lint and format check (ruff, configured in pyproject.toml), then the whole test suite, slow
+# (model-loading, real-data) tests included.
 test: data
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m stages.prepare_models smollm2-135m-instruct
 	$(BIN)/python -m stages.prepare_models all-minilm-l6-v2
 	$(BIN)/python -m pytest -q

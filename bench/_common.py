@@ -28,8 +28,12 @@ def machine() -> dict[str, Any]:
     from sentidistill.precision import cpu_flags
 
     flags = cpu_flags()
-    return {"nproc": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
-            "cpu_flags": {f: f in flags for f in CPU_FLAGS}}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu,
+        "python": platform.python_version(),
+        "cpu_flags": {f: f in flags for f in CPU_FLAGS},
+    }
 
 
 def write_result(name: str, *, measured: dict[str, Any], baseline: dict[str, Any], ratio: float, **extra: Any) -> Path:

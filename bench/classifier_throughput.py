@@ -36,7 +36,13 @@ import polars as pl
 from bench._common import write_result
 from sentidistill import paths
 from sentidistill.sentibench.datasets import get_spec
-from sentidistill.sentibench.evaluate import EvalModel, EvalParams, choose_scoring, score_classification, stratified_subsample
+from sentidistill.sentibench.evaluate import (
+    EvalModel,
+    EvalParams,
+    choose_scoring,
+    score_classification,
+    stratified_subsample,
+)
 from sentidistill.sentibench.metrics import classification_scores
 from sentidistill.sentibench.prompts import build_prompt, demos_for
 
@@ -52,7 +58,9 @@ def _f1(gold: list[str], pred: list[str]) -> float:
     return round(100 * classification_scores(gold, pred).macro_f1, 2)
 
 
-def bench_encoder(path: Path, base: Path, texts: list[str], gold: list[str], batch_size: int, latency_n: int) -> dict[str, Any]:
+def bench_encoder(
+    path: Path, base: Path, texts: list[str], gold: list[str], batch_size: int, latency_n: int
+) -> dict[str, Any]:
     from sentidistill.classifier.evaluate import map_probs
     from sentidistill.classifier.predict import EncoderClassifier
     from sentidistill.params import load_params
@@ -112,7 +120,9 @@ def bench_llm(model: str, engine_cfg: Any, test: pl.DataFrame, dev: pl.DataFrame
         preds: list[str] = []
         t0 = time.perf_counter()
         for start in range(0, len(prompts), chunk):
-            sc = score_classification(engine, spec, prompts[start : start + chunk], ins[start : start + chunk], mode, first)
+            sc = score_classification(
+                engine, spec, prompts[start : start + chunk], ins[start : start + chunk], mode, first
+            )
             preds += [spec.labels[int(np.argmax(s))] for s in sc]
             if time.perf_counter() - t0 > max_seconds:
                 break
@@ -146,7 +156,6 @@ def bench_teacher(texts: list[str], n: int) -> dict[str, Any]:
     from sentidistill.params import load_section
     from sentidistill.teacher.config import TeacherParams
     from sentidistill.teacher.corpus import templater_for
-
     from sentidistill.teacher.identity import identity_label, teacher_identity
 
     teacher = load_section("teacher", TeacherParams)
@@ -165,7 +174,9 @@ def bench_teacher(texts: list[str], n: int) -> dict[str, Any]:
         parsed = [parse_answer(g.text, matcher, label_key=params.label_key, reason_key=params.reason_key) for g in out]
         soft_s = None
         if params.soft_labels and teacher.engine.backend != "openai":
-            prefixes = [p + g.text[: a.label_offset] for p, g, a in zip(prompts, out, parsed) if a.label_offset is not None]
+            prefixes = [
+                p + g.text[: a.label_offset] for p, g, a in zip(prompts, out, parsed) if a.label_offset is not None
+            ]
             t0 = time.perf_counter()
             if prefixes:
                 with special_token_parsing(engine):
@@ -236,7 +247,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     teacher = bench_teacher(texts, args.teacher_n) if args.teacher_n else None
 
     ratio = round(enc["texts_per_s"] / llm["texts_per_s"], 2) if llm["texts_per_s"] else None
-    print(f"SST2 test, {len(texts)} sentences (LLM: {llm['n']}{', stopped at the time limit' if llm['stopped_early'] else ''})")
+    print(
+        f"SST2 test, {len(texts)} sentences (LLM: {llm['n']}{', stopped at the time limit' if llm['stopped_early'] else ''})"
+    )
     print(f"  encoder student {enc['model']:<40s}: {enc['texts_per_s']:9.2f} texts/s (batch {args.batch_size}); "
           f"batch 1: {enc['batch1_texts_per_s']} texts/s; SST2 macro-F1 {enc['sst2_macro_f1']}")  # fmt: skip
     print(f"  LLM student {llm['model']:<44s}: {llm['texts_per_s']:9.3f} texts/s ({llm['shots']}-shot prompts, "

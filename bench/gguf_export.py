@@ -34,7 +34,9 @@ def gguf_files(model: Path, work: Path) -> tuple[dict[str, Path], dict[str, Any]
     import json
 
     manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
-    if (entry := manifest.get("gguf_export")) and all((model / "gguf" / f["path"]).is_file() for f in entry["files"].values()):
+    if (entry := manifest.get("gguf_export")) and all(
+        (model / "gguf" / f["path"]).is_file() for f in entry["files"].values()
+    ):
         return {v: model / "gguf" / f["path"] for v, f in entry["files"].items()}, entry
     params = GGUFParams.model_validate((load_params().get("export") or {}).get("gguf") or {})
     hf = model / manifest.get("hf_dir", ".")
@@ -42,14 +44,36 @@ def gguf_files(model: Path, work: Path) -> tuple[dict[str, Path], dict[str, Any]
     return {v: work / f["path"] for v, f in entry["files"].items()}, entry
 
 
-def evaluate(model: str, name: str, out: Path, n: int, n_long: int, engine: str) -> tuple[pl.DataFrame, dict[str, Any], float]:
+def evaluate(
+    model: str, name: str, out: Path, n: int, n_long: int, engine: str
+) -> tuple[pl.DataFrame, dict[str, Any], float]:
     """Both dataset groups through ``sentidistill eval`` (the short ones with ``n``, the long
     reviews with ``n_long`` examples); predictions concatenated, seconds summed."""
     frames, summaries = [], []
     for group, k in ((LONG, n_long), (tuple(d for d in CLASSIFICATION if d not in LONG), n)):
         run = f"{name}-{'long' if group == LONG else 'short'}"
-        summaries.append(adhoc.main(["--model", model, "--name", run, "--out", str(out), "--datasets", *group,
-                                     "--n", str(k), "--shots", "4", "--seeds", "0", "--engine", engine]))
+        summaries.append(
+            adhoc.main(
+                [
+                    "--model",
+                    model,
+                    "--name",
+                    run,
+                    "--out",
+                    str(out),
+                    "--datasets",
+                    *group,
+                    "--n",
+                    str(k),
+                    "--shots",
+                    "4",
+                    "--seeds",
+                    "0",
+                    "--engine",
+                    engine,
+                ]
+            )
+        )
         frames.append(pl.read_parquet(out / run / "predictions.parquet"))
     seconds = sum(s["eval_seconds"] for s in summaries)  # scoring only: model loading is not in the rates
     n_ds = sum(s["n_datasets"] for s in summaries)
@@ -70,32 +94,58 @@ def main() -> None:
 
         manifest = json.loads((args.model / "manifest.json").read_text(encoding="utf-8"))
         hf = args.model / manifest.get("hf_dir", ".")
-        ref, ref_summary, ref_s = evaluate(str(hf), "transformers-fp32", work / "runs", args.n, args.n_long, "transformers")
+        ref, ref_summary, ref_s = evaluate(
+            str(hf), "transformers-fp32", work / "runs", args.n, args.n_long, "transformers"
+        )
         key = ["dataset", "seed", "example_id"]
         variants: dict[str, Any] = {}
         for variant, path in files.items():
-            preds, summary, seconds = evaluate(str(path), f"gguf-{variant}", work / "runs", args.n, args.n_long, "llamacpp")
+            preds, summary, seconds = evaluate(
+                str(path), f"gguf-{variant}", work / "runs", args.n, args.n_long, "llamacpp"
+            )
             both = ref.select(*key, pl.col("prediction").alias("ref")).join(preds.select(*key, "prediction"), on=key)
             same = both.with_columns(agree=pl.col("ref") == pl.col("prediction"))
             per = same.group_by("dataset").agg(pl.col("agree").mean().round(4), pl.len().alias("n")).sort("dataset")
             variants[variant] = {
-                "file": path.name, "bytes": path.stat().st_size, "n_examples": same.height,
+                "file": path.name,
+                "bytes": path.stat().st_size,
+                "n_examples": same.height,
                 "label_agreement": round(float(same["agree"].mean()), 4),
                 "agreement_per_dataset": {r["dataset"]: {"agreement": r["agree"], "n": r["n"]} for r in per.to_dicts()},
-                "avg_f1": round(summary["avg"], 2), "seconds": round(seconds, 1),
-                "examples_per_s": round(same.height / seconds, 3)}
-            print(f"{variant}: agreement {variants[variant]['label_agreement']:.2%} (n={same.height}), "
-                  f"avg F1 {summary['avg']:.2f}, {variants[variant]['examples_per_s']} ex/s")
+                "avg_f1": round(summary["avg"], 2),
+                "seconds": round(seconds, 1),
+                "examples_per_s": round(same.height / seconds, 3),
+            }
+            print(
+                f"{variant}: agreement {variants[variant]['label_agreement']:.2%} (n={same.height}), "
+                f"avg F1 {summary['avg']:.2f}, {variants[variant]['examples_per_s']} ex/s"
+            )
     ollama = entry["ollama_variant"]
-    reference = {"engine": "transformers", "precision": "float32", "n_examples": ref.height,
-                 "avg_f1": round(ref_summary["avg"], 2), "seconds": round(ref_s, 1),
-                 "examples_per_s": round(ref.height / ref_s, 3)}
-    write_result("gguf_export", measured={"variants": variants, "ollama_variant": ollama}, baseline=reference,
-                 ratio=round(variants[ollama]["examples_per_s"] / reference["examples_per_s"], 3),
-                 protocol={"datasets": CLASSIFICATION, "n_per_dataset": args.n, "n_long": {d: args.n_long for d in LONG},
-                           "shots": 4, "seeds": [0], "avg_f1": "mean macro-F1 over the 8 datasets",
-                           "model": str(args.model), "llama_cpp_python": entry["llama_cpp_python"]},
-                 goal={"q8_0_label_agreement_min": 0.95})
+    reference = {
+        "engine": "transformers",
+        "precision": "float32",
+        "n_examples": ref.height,
+        "avg_f1": round(ref_summary["avg"], 2),
+        "seconds": round(ref_s, 1),
+        "examples_per_s": round(ref.height / ref_s, 3),
+    }
+    write_result(
+        "gguf_export",
+        measured={"variants": variants, "ollama_variant": ollama},
+        baseline=reference,
+        ratio=round(variants[ollama]["examples_per_s"] / reference["examples_per_s"], 3),
+        protocol={
+            "datasets": CLASSIFICATION,
+            "n_per_dataset": args.n,
+            "n_long": {d: args.n_long for d in LONG},
+            "shots": 4,
+            "seeds": [0],
+            "avg_f1": "mean macro-F1 over the 8 datasets",
+            "model": str(args.model),
+            "llama_cpp_python": entry["llama_cpp_python"],
+        },
+        goal={"q8_0_label_agreement_min": 0.95},
+    )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,9 @@ def fp32_training_seconds(root: Path = ROOT) -> dict[str, float]:
     from sentidistill.training.run import run_stage
 
     cfg = load_training_params()
-    cfg = cfg.model_copy(update={s: getattr(cfg, s).model_copy(update={"precision": "fp32"}) for s in ("knowdist", "icldist")})
+    cfg = cfg.model_copy(
+        update={s: getattr(cfg, s).model_copy(update={"precision": "fp32"}) for s in ("knowdist", "icldist")}
+    )
     tmp = root / "tmp" / "fp32-bench"
     shutil.rmtree(tmp, ignore_errors=True)
     models = tmp / "models"
@@ -106,21 +108,31 @@ def add_fp32_training(name: str) -> int:
     fp32 = fp32_training_seconds()
     stages = result["measured"]["stage_seconds"]
     delta = sum(fp32[k] - stages.get(k, 0.0) for k in ("train_knowdist", "train_icldist"))
-    result["fp32_training"] = {**fp32, "load_average_before": [round(x, 2) for x in load_before],
-                               "how": "bench.main_job --fp32-only: both SFT stages again, precision fp32, same corpora"}
+    result["fp32_training"] = {
+        **fp32,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "how": "bench.main_job --fp32-only: both SFT stages again, precision fp32, same corpora",
+    }
     result["total_seconds_with_fp32_training"] = round(result["measured"]["total_seconds"] + delta, 1)
     write_text(path, json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print(f"fp32 training {fp32}; whole DAG with fp32 training: {result['total_seconds_with_fp32_training']} s -> {path}")
+    print(
+        f"fp32 training {fp32}; whole DAG with fp32 training: {result['total_seconds_with_fp32_training']} s -> {path}"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fresh", action="store_true", help="move the teacher cache and .cache/ (checkpoints, eval chunks) aside first")
+    ap.add_argument(
+        "--fresh", action="store_true", help="move the teacher cache and .cache/ (checkpoints, eval chunks) aside first"
+    )
     ap.add_argument("--result-name", default="main_job", help="bench/results/<name>.json")
     ap.add_argument("--fp32-training", action="store_true", help="also time both SFT stages with precision fp32")
-    ap.add_argument("--fp32-only", action="store_true",
-                    help="only time the fp32 SFT stages and add them to an existing bench/results/<name>.json")
+    ap.add_argument(
+        "--fp32-only",
+        action="store_true",
+        help="only time the fp32 SFT stages and add them to an existing bench/results/<name>.json",
+    )
     ap.add_argument("dvc_args", nargs="*", help="extra `dvc repro` arguments (after --)")
     args = ap.parse_args(argv)
     if args.fp32_only:
@@ -162,7 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fp32 training: {fp32}; total with fp32 training: {fp32_total} s")
     write_result(
         args.result_name,
-        measured={"total_seconds": total, "stage_seconds": stages, "stage_order": [n for n, _ in starts], "exit_code": rc},
+        measured={
+            "total_seconds": total,
+            "stage_seconds": stages,
+            "stage_order": [n for n, _ in starts],
+            "exit_code": rc,
+        },
         baseline={"goal_seconds": GOAL_SECONDS},
         ratio=round(total / GOAL_SECONDS, 3),
         ratio_note="total wall time / the 60-minute goal (<= 1 meets it)",

@@ -211,8 +211,11 @@ def probe(tmp: Path, name: str, files: dict[str, str], overrides: list[str]) -> 
     except Exception as exc:  # noqa: BLE001 - the error is the measurement
         msg = str(exc).strip().splitlines()
         cause = exc.__cause__ or exc.__context__
-        return {"ok": False, "error": f"{type(exc).__name__}: {msg[0] if msg else ''}"
-                + (f" <- {type(cause).__name__}: {str(cause).splitlines()[0]}" if cause else "")}
+        return {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {msg[0] if msg else ''}"
+            + (f" <- {type(cause).__name__}: {str(cause).splitlines()[0]}" if cause else ""),
+        }
 
 
 def merge_probes(tmp: Path) -> dict[str, Any]:
@@ -222,14 +225,31 @@ def merge_probes(tmp: Path) -> dict[str, Any]:
     reset = {"reset/m.yaml": g + "m: null\n"}
     cases = {
         "list_replaces": ({"preset/p.yaml": g + "l: [9]\n"}, ["preset=p"], {"l": [9]}),
-        "mapping_merges_key_by_key": ({"preset/p.yaml": g + "m: {c: 3}\n"}, ["preset=p"], {"m": {"a": 1, "b": 2, "c": 3}}),
-        "_replace_key_has_no_meaning": ({"preset/p.yaml": g + "m: {_replace: true, c: 3}\n"}, ["preset=p"], {"m": {"c": 3}}),
-        "null_reset_before_self": ({**reset, "preset/p.yaml": g + "defaults:\n  - /reset/m\n  - _self_\nm: {c: 3}\n"},
-                                   ["preset=p"], {"m": {"c": 3}}),
-        "null_reset_after_self": ({**reset, "preset/p.yaml": g + "defaults:\n  - _self_\n  - /reset/m\nm: {c: 3}\n"},
-                                  ["preset=p"], {"m": {"c": 3}}),
-        "empty_mapping_after_reset": ({**reset, "preset/p.yaml": g + "defaults:\n  - /reset/m\n  - _self_\nm: {}\n"},
-                                      ["preset=p"], {"m": {}}),
+        "mapping_merges_key_by_key": (
+            {"preset/p.yaml": g + "m: {c: 3}\n"},
+            ["preset=p"],
+            {"m": {"a": 1, "b": 2, "c": 3}},
+        ),
+        "_replace_key_has_no_meaning": (
+            {"preset/p.yaml": g + "m: {_replace: true, c: 3}\n"},
+            ["preset=p"],
+            {"m": {"c": 3}},
+        ),
+        "null_reset_before_self": (
+            {**reset, "preset/p.yaml": g + "defaults:\n  - /reset/m\n  - _self_\nm: {c: 3}\n"},
+            ["preset=p"],
+            {"m": {"c": 3}},
+        ),
+        "null_reset_after_self": (
+            {**reset, "preset/p.yaml": g + "defaults:\n  - _self_\n  - /reset/m\nm: {c: 3}\n"},
+            ["preset=p"],
+            {"m": {"c": 3}},
+        ),
+        "empty_mapping_after_reset": (
+            {**reset, "preset/p.yaml": g + "defaults:\n  - /reset/m\n  - _self_\nm: {}\n"},
+            ["preset=p"],
+            {"m": {}},
+        ),
         "cli_delete_key": ({}, ["~m.a"], {"m": {"b": 2}}),
         "cli_set_unknown_key": ({}, ["m.typo=1"], "error"),
         "cli_append_key": ({}, ["+m.c=3"], {"m": {"a": 1, "b": 2, "c": 3}}),
@@ -291,11 +311,27 @@ def validation(tmp: Path, repo: Path, params_copy: Path) -> dict[str, Any]:
         }
     except Exception as exc:  # noqa: BLE001
         out["hydra_compose"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    rc, text, wall = sh([sys.executable, "-m", "sentidistill.presets", "check", "bad", "--params", str(params_copy),
-                         "--presets-dir", str(bad_dir)], ROOT, check=False)
+    rc, text, wall = sh(
+        [
+            sys.executable,
+            "-m",
+            "sentidistill.presets",
+            "check",
+            "bad",
+            "--params",
+            str(params_copy),
+            "--presets-dir",
+            str(bad_dir),
+        ],
+        ROOT,
+        check=False,
+    )
     out["presets_check"] = {"rc": rc, "output": text.strip().splitlines(), "wall_s": round(wall, 3)}
     rc, text, _ = sh(["dvc", "exp", "run", "-S", "models.techer=x"], repo, check=False)
-    out["dvc_exp_run_cli_typo"] = {"rc": rc, "error": [ln for ln in text.splitlines() if "ERROR" in ln or "append" in ln]}
+    out["dvc_exp_run_cli_typo"] = {
+        "rc": rc,
+        "error": [ln for ln in text.splitlines() if "ERROR" in ln or "append" in ln],
+    }
     return out
 
 
@@ -319,8 +355,20 @@ def setup(tmp: Path) -> tuple[Path, Path, dict[str, list[str]]]:
 
 
 def reference(name: str, params_copy: Path, presets_dir: Path) -> tuple[str, float]:
-    _, text, wall = sh([sys.executable, "-m", "sentidistill.presets", "show", name, "--params", str(params_copy),
-                        "--presets-dir", str(presets_dir)], ROOT)
+    _, text, wall = sh(
+        [
+            sys.executable,
+            "-m",
+            "sentidistill.presets",
+            "show",
+            name,
+            "--params",
+            str(params_copy),
+            "--presets-dir",
+            str(presets_dir),
+        ],
+        ROOT,
+    )
     return text, wall
 
 
@@ -336,7 +384,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         repo, params_copy, resets = setup(tmp)
         orig_text = params_copy.read_text(encoding="utf-8")
-        orig = yaml.safe_load(orig_text)
 
         # 1 + 2: equality and comments, every preset, through the real `dvc exp run -S`
         equality: dict[str, Any] = {}
@@ -394,48 +441,93 @@ def main(argv: list[str] | None = None) -> int:
         write_text(repo / "params.yaml", text.replace("teacher: smollm2-135m-instruct", "teacher: hand-edited", 1))
         sh(["dvc", "exp", "run"], repo)
         repro["hand_edit_then_exp_run_without_-S"] = {
-            "models.teacher_after": yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))["models"]["teacher"],
+            "models.teacher_after": yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))["models"][
+                "teacher"
+            ],
             "note": "params.yaml is regenerated from conf/ (default preset cpu) on every dvc exp run",
         }
 
         # 2 (contrast): today's `-S` without Hydra edits params.yaml in place (DVC's ruamel round trip)
         sh(["git", "checkout", "HEAD", "--", "params.yaml"], repo)
         sh(["dvc", "exp", "run", "--no-hydra", "-S", "sentibench.eval.seeds=[0,1]"], repo)
-        comments["dvc_exp_run_--no-hydra_-S_params_yaml"] = comment_lines((repo / "params.yaml").read_text(encoding="utf-8"))
+        comments["dvc_exp_run_--no-hydra_-S_params_yaml"] = comment_lines(
+            (repo / "params.yaml").read_text(encoding="utf-8")
+        )
         comments["git_diff_after_dvc_exp_run_--no-hydra_-S"] = sh(
-            ["git", "diff", "--shortstat", "HEAD", "--", "params.yaml"], repo)[1].strip()
+            ["git", "diff", "--shortstat", "HEAD", "--", "params.yaml"], repo
+        )[1].strip()
 
         # 5: validation
         valid = validation(tmp, repo, params_copy)
 
         # 6: wall times
-        times: dict[str, list[float]] = {"presets_apply_tiny": [], "presets_apply_tiny_no_check": [],
-                                         "hydra_compose_only_tiny": [], "dvc_exp_run_-S_preset=tiny": [],
-                                         "dvc_exp_run_-S_preset=cpu": []}
+        times: dict[str, list[float]] = {
+            "presets_apply_tiny": [],
+            "presets_apply_tiny_no_check": [],
+            "hydra_compose_only_tiny": [],
+            "dvc_exp_run_-S_preset=tiny": [],
+            "dvc_exp_run_-S_preset=cpu": [],
+        }
         check_rcs: list[int] = []
         for _ in range(a.repeats):
-            rc, out, wall = sh([sys.executable, "-m", "sentidistill.presets", "apply", "tiny", "--params",
-                                str(params_copy), "--presets-dir", str(repo / "presets"), "--out", str(tmp / "x.yaml")],
-                               ROOT, check=False)  # rc 1 when the check finds problems: still a full merge + check
+            rc, out, wall = sh(
+                [
+                    sys.executable,
+                    "-m",
+                    "sentidistill.presets",
+                    "apply",
+                    "tiny",
+                    "--params",
+                    str(params_copy),
+                    "--presets-dir",
+                    str(repo / "presets"),
+                    "--out",
+                    str(tmp / "x.yaml"),
+                ],
+                ROOT,
+                check=False,
+            )  # rc 1 when the check finds problems: still a full merge + check
             times["presets_apply_tiny"].append(wall)
             check_rcs.append(rc)
-            times["presets_apply_tiny_no_check"].append(sh([sys.executable, "-m", "sentidistill.presets", "apply", "tiny",
-                                                            "--params", str(params_copy), "--presets-dir",
-                                                            str(repo / "presets"), "--out", str(tmp / "y.yaml"),
-                                                            "--no-check"], ROOT)[2])
-            times["hydra_compose_only_tiny"].append(sh([sys.executable, "-c", COMPOSE_ONLY, str(tmp / "z.yaml"),
-                                                        str(repo / "conf"), "preset=tiny"], repo)[2])
+            times["presets_apply_tiny_no_check"].append(
+                sh(
+                    [
+                        sys.executable,
+                        "-m",
+                        "sentidistill.presets",
+                        "apply",
+                        "tiny",
+                        "--params",
+                        str(params_copy),
+                        "--presets-dir",
+                        str(repo / "presets"),
+                        "--out",
+                        str(tmp / "y.yaml"),
+                        "--no-check",
+                    ],
+                    ROOT,
+                )[2]
+            )
+            times["hydra_compose_only_tiny"].append(
+                sh([sys.executable, "-c", COMPOSE_ONLY, str(tmp / "z.yaml"), str(repo / "conf"), "preset=tiny"], repo)[
+                    2
+                ]
+            )
             times["dvc_exp_run_-S_preset=cpu"].append(sh(["dvc", "exp", "run", "-S", "preset=cpu"], repo)[2])
             times["dvc_exp_run_-S_preset=tiny"].append(sh(["dvc", "exp", "run", "-S", "preset=tiny"], repo)[2])
         med = {k: round(statistics.median(v), 3) for k, v in times.items()}
 
         for name, e in equality.items():
-            print(f"{name:>17}: dvc exp run -S preset={name} == presets show {name}: {e['equal']} "
-                  f"({len(e['differing_paths'])} differing paths; naive conversion: "
-                  f"{len(e['naive_conversion_differing_paths'])}); comment lines {e['comments']['presets_show']['full_line_comments']}"
-                  f" -> {e['comments']['hydra_params_yaml']['full_line_comments']}")
-        print(f"typo/unknown group/bad type preset: Hydra composes it: {valid['hydra_compose']['ok']}; "
-              f"presets check rc {valid['presets_check']['rc']}")
+            print(
+                f"{name:>17}: dvc exp run -S preset={name} == presets show {name}: {e['equal']} "
+                f"({len(e['differing_paths'])} differing paths; naive conversion: "
+                f"{len(e['naive_conversion_differing_paths'])}); comment lines {e['comments']['presets_show']['full_line_comments']}"
+                f" -> {e['comments']['hydra_params_yaml']['full_line_comments']}"
+            )
+        print(
+            f"typo/unknown group/bad type preset: Hydra composes it: {valid['hydra_compose']['ok']}; "
+            f"presets check rc {valid['presets_check']['rc']}"
+        )
         print(f"dvc repro -S: rc {repro['dvc_repro_-S']['rc']}; dvc repro composes: {repro['dvc_repro_composes']}")
         for k, v in med.items():
             print(f"{k:>30}: {v:.3f} s (median of {a.repeats})")
@@ -454,8 +546,11 @@ def main(argv: list[str] | None = None) -> int:
             q3_merge_probes=probes,
             q4_plain_repro=repro,
             q5_validation=valid,
-            q6_wall_s={"runs": {k: [round(x, 3) for x in v] for k, v in times.items()}, "median": med,
-                       "presets_apply_tiny_rc": check_rcs},
+            q6_wall_s={
+                "runs": {k: [round(x, 3) for x in v] for k, v in times.items()},
+                "median": med,
+                "presets_apply_tiny_rc": check_rcs,
+            },
         )
         if a.keep:
             print(f"kept {tmp}")
@@ -469,8 +564,21 @@ def presets_apply_identity(tmp: Path, params_copy: Path, presets_dir: Path) -> b
     target = tmp / "identity" / "params.yaml"
     write_text(target, params_copy.read_text(encoding="utf-8"))
     before = sha(target)
-    sh([sys.executable, "-m", "sentidistill.presets", "apply", "cpu", "--params", str(target),
-        "--presets-dir", str(presets_dir), "--no-check"], ROOT)
+    sh(
+        [
+            sys.executable,
+            "-m",
+            "sentidistill.presets",
+            "apply",
+            "cpu",
+            "--params",
+            str(target),
+            "--presets-dir",
+            str(presets_dir),
+            "--no-check",
+        ],
+        ROOT,
+    )
     return sha(target) != before
 
 
@@ -479,8 +587,23 @@ def stacking(tmp: Path, repo: Path, params_copy: Path) -> dict[str, Any]:
     ``presets apply a`` then ``presets show b`` on the result."""
     first = tmp / "stack" / "params.yaml"
     presets = repo / "presets"
-    sh([sys.executable, "-m", "sentidistill.presets", "apply", "tiny", "--params", str(params_copy),
-        "--presets-dir", str(presets), "--out", str(first), "--no-check"], ROOT)
+    sh(
+        [
+            sys.executable,
+            "-m",
+            "sentidistill.presets",
+            "apply",
+            "tiny",
+            "--params",
+            str(params_copy),
+            "--presets-dir",
+            str(presets),
+            "--out",
+            str(first),
+            "--no-check",
+        ],
+        ROOT,
+    )
     ref = yaml.safe_load(reference("confirmation-200", first, presets)[0])
     try:
         hyd = compose(repo / "conf", ["preset=[tiny,confirmation-200]"])

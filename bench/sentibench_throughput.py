@@ -135,18 +135,29 @@ def main() -> None:
     for name, eng in candidates.items():
         preds, t = _timed(lambda: our_scorer(eng, items))
         agree = sum(a == b for a, b in zip(preds, base)) / n
-        rows[name] = {"examples_per_s": round(n / t, 3), "seconds": round(t, 2), "ratio": round(t_base / t, 3), "agreement": round(agree, 4)}
+        rows[name] = {
+            "examples_per_s": round(n / t, 3),
+            "seconds": round(t, 2),
+            "ratio": round(t_base / t, 3),
+            "agreement": round(agree, 4),
+        }
     print(f"model {args.model}, {n} prompts ({n_tokens} prompt tokens), baseline dtype {args.dtype}")
     print(f"  authors' generate(max_new_tokens=2), batch 4 : {n / t_base:7.2f} ex/s  ({t_base:.1f} s)")
     for name, r in rows.items():
-        print(f"  sentidistill scorer [{name:22s}] : {r['examples_per_s']:7.2f} ex/s  speed-up {r['ratio']:.2f}x  identical {r['agreement']:.2%}")
+        print(
+            f"  sentidistill scorer [{name:22s}] : {r['examples_per_s']:7.2f} ex/s  speed-up {r['ratio']:.2f}x  identical {r['agreement']:.2%}"
+        )
     meets = {k: r["ratio"] >= 3.0 and r["agreement"] >= 0.99 for k, r in rows.items()}
     exact = f"transformers-{args.dtype}"
     write_result(
         "sentibench_throughput",
         measured=rows,
-        baseline={"examples_per_s": round(n / t_base, 3), "seconds": round(t_base, 2), "dtype": args.dtype,
-                  "method": "HF generate(max_new_tokens=2, output_scores=True), batch 4, left padding to the longest, first-step scores"},
+        baseline={
+            "examples_per_s": round(n / t_base, 3),
+            "seconds": round(t_base, 2),
+            "dtype": args.dtype,
+            "method": "HF generate(max_new_tokens=2, output_scores=True), batch 4, left padding to the longest, first-step scores",
+        },
         ratio=rows[exact]["ratio"],
         ratio_note=f"'ratio' is the exact ({exact}) scorer; every candidate's ratio is under measured",
         agreement=rows[exact]["agreement"],

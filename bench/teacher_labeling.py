@@ -84,17 +84,28 @@ def main(argv: list[str] | None = None) -> dict:
     flags = cpu_flags()
     result = write_result(
         "teacher_labeling",
-        measured={"b_pipeline_label_scores": {
-            "how": "llama.cpp in-process, next-token scores over positive/negative/neutral after the zero-shot BASIC "
-                   "instruction (chat template), prefix shared in the KV cache; engine load included",
-            "texts": len(texts), "seconds": round(b_seconds, 2), "labels_per_s": round(b_rate, 3),
-            "label_counts": dict(Counter(b_labels))}},
-        baseline={"a_notebook_server_cot_json": {
-            "how": "llama_cpp.server /v1/completions, one request at a time, chain-of-thought JSON "
-                   f"(classifier.labels.prompt, <= {gen.max_new_tokens} new tokens), parsed",
-            "texts": len(texts), "seconds": round(a_seconds, 2), "labels_per_s": round(a_rate, 3),
-            "completion_tokens": sum(g.n_completion_tokens for g in a_gens), "unparsed": len(texts) - len(parsed),
-            "label_counts": dict(Counter(a_labels))}},
+        measured={
+            "b_pipeline_label_scores": {
+                "how": "llama.cpp in-process, next-token scores over positive/negative/neutral after the zero-shot BASIC "
+                "instruction (chat template), prefix shared in the KV cache; engine load included",
+                "texts": len(texts),
+                "seconds": round(b_seconds, 2),
+                "labels_per_s": round(b_rate, 3),
+                "label_counts": dict(Counter(b_labels)),
+            }
+        },
+        baseline={
+            "a_notebook_server_cot_json": {
+                "how": "llama_cpp.server /v1/completions, one request at a time, chain-of-thought JSON "
+                f"(classifier.labels.prompt, <= {gen.max_new_tokens} new tokens), parsed",
+                "texts": len(texts),
+                "seconds": round(a_seconds, 2),
+                "labels_per_s": round(a_rate, 3),
+                "completion_tokens": sum(g.n_completion_tokens for g in a_gens),
+                "unparsed": len(texts) - len(parsed),
+                "label_counts": dict(Counter(a_labels)),
+            }
+        },
         ratio=round(ratio, 3),
         agreement=round(agreement, 4),
         agreement_n=len(parsed),

@@ -48,7 +48,7 @@ from sentidistill.io import read_parquet, write_parquet
 from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
 from sentidistill.models.store import model_paths
 from sentidistill.params import load_section
-from sentidistill.paths import CORPUS_DATA, ROOT
+from sentidistill.paths import CORPUS_DATA
 from sentidistill.teacher.config import TeacherParams
 from sentidistill.teacher.run import run_teacher_generate
 from sentidistill.teacher.template import ChatTemplater
@@ -72,7 +72,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def sequential_server(gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int) -> dict[str, Any]:
+def sequential_server(
+    gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int
+) -> dict[str, Any]:
     gens, seconds = sequential_server_generations(gguf, prompts, params, threads, n_ctx)
     return _entry(gens, seconds, how="llama_cpp.server /v1/completions, one request at a time")
 
@@ -179,11 +181,20 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--max-new-tokens", type=int, default=64)
-    ap.add_argument("--parallel", type=int, default=None, help="llama.cpp sequences decoded together in (b) and (c); default teacher.engine.n_parallel")
-    ap.add_argument("--batch-size", type=int, default=None, help="rows per actor call in (c); default teacher.ray.batch_size")
+    ap.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="llama.cpp sequences decoded together in (b) and (c); default teacher.engine.n_parallel",
+    )
+    ap.add_argument(
+        "--batch-size", type=int, default=None, help="rows per actor call in (c); default teacher.ray.batch_size"
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--result-name", default="teacher_throughput", help="bench/results/<name>.json")
-    ap.add_argument("--transformers-n", type=int, default=4, help="prompts for the transformers vs llama.cpp comparison (0 skips)")
+    ap.add_argument(
+        "--transformers-n", type=int, default=4, help="prompts for the transformers vs llama.cpp comparison (0 skips)"
+    )
     args = ap.parse_args(argv)
 
     teacher = load_section("teacher", TeacherParams)
@@ -229,7 +240,9 @@ def main(argv: list[str] | None = None) -> None:
             "runner": "ray",
             "engine": best,
             "ray": teacher.ray.model_copy(update={"batch_size": args.batch_size}),
-            "sampling": {"knowdist": teacher.sampling_for("knowdist").model_copy(update={"max_new_tokens": args.max_new_tokens})},
+            "sampling": {
+                "knowdist": teacher.sampling_for("knowdist").model_copy(update={"max_new_tokens": args.max_new_tokens})
+            },
         }
     )
     with tempfile.TemporaryDirectory() as tmp:

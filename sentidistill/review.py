@@ -119,8 +119,11 @@ def sentibench_side_by_side(base: Mapping[str, Any], head: Mapping[str, Any], ba
     parts.append("\n".join(summary) + "\n")
     for e in entries:
         rb, rh = _rows(base.get(e)), _rows(head.get(e))
-        lines = [f"<details><summary><b>{e}</b>: per category and dataset (F1, %)</summary>\n",
-                 f"| | `{base_rev}` | this change | Δ |", "|---|---|---|---|"]
+        lines = [
+            f"<details><summary><b>{e}</b>: per category and dataset (F1, %)</summary>\n",
+            f"| | `{base_rev}` | this change | Δ |",
+            "|---|---|---|---|",
+        ]
         for key in rh:
             if rb[key] is None and rh[key] is None:
                 continue
@@ -165,13 +168,19 @@ def build_review(base: str = "main", cwd: Path = paths.ROOT, link_prefix: str = 
     if n_rows > 12:  # long (timings, per-seed values): collapsed in the PR comment
         metrics = f"<details><summary>{n_rows} changed metrics</summary>\n\n{metrics}\n</details>\n"
     bench = sentibench_side_by_side(sentibench_at(base, cwd), sentibench_at(None, cwd), base)
-    return "\n".join([
-        f"## sentidistill review: `{base}` → {_head_label(cwd)}\n",
-        "### Parameters (`dvc params diff`)\n", params,
-        "### Metrics (`dvc metrics diff`)\n", metrics,
-        "### SentiBench (F1 %, base vs this change)\n", bench,
-        "### Plots\n", plot_links(cwd, link_prefix),
-    ])
+    return "\n".join(
+        [
+            f"## sentidistill review: `{base}` → {_head_label(cwd)}\n",
+            "### Parameters (`dvc params diff`)\n",
+            params,
+            "### Metrics (`dvc metrics diff`)\n",
+            metrics,
+            "### SentiBench (F1 %, base vs this change)\n",
+            bench,
+            "### Plots\n",
+            plot_links(cwd, link_prefix),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,8 +27,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     params = load_section("classifier.eval", ClassifierEvalParams)
     base = resolve_base_model(load_section("classifier.train", TrainParams).base_model)
-    return run_eval(params, student_dir=args.model, base_model=base, data_dir=args.data_dir, out_path=args.out,
-                    metrics_path=args.metrics)
+    return run_eval(
+        params,
+        student_dir=args.model,
+        base_model=base,
+        data_dir=args.data_dir,
+        out_path=args.out,
+        metrics_path=args.metrics,
+    )
 
 
 if __name__ == "__main__":

@@ -23,16 +23,32 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     teacher = load_section("teacher", TeacherParams)
     parser = argparse.ArgumentParser(description="Teacher labels (rationale + label, JSON) for the classifier student.")
     parser.add_argument("--clean", type=Path, default=CORPUS_DATA / "corpus_clean.parquet")
-    parser.add_argument("--pool", type=Path, action="append", default=None,
-                        help="pools whose texts are excluded (default: the KnowDist and ICLDist pools)")
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        action="append",
+        default=None,
+        help="pools whose texts are excluded (default: the KnowDist and ICLDist pools)",
+    )
     parser.add_argument("--out", type=Path, default=DATA / "classifier" / "teacher_labels.parquet")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / teacher.cache.dir)
     parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "classifier_labels.json")
     args = parser.parse_args(argv)
     params = load_section("classifier.labels", LabelParams)
-    pools = args.pool if args.pool is not None else [CORPUS_DATA / "knowdist_pool.parquet", CORPUS_DATA / "icldist_pool.parquet"]
-    return run_labels(teacher, params, clean_path=args.clean, pool_paths=pools, out_path=args.out,
-                      cache_root=args.cache_dir, metrics_path=args.metrics)
+    pools = (
+        args.pool
+        if args.pool is not None
+        else [CORPUS_DATA / "knowdist_pool.parquet", CORPUS_DATA / "icldist_pool.parquet"]
+    )
+    return run_labels(
+        teacher,
+        params,
+        clean_path=args.clean,
+        pool_paths=pools,
+        out_path=args.out,
+        cache_root=args.cache_dir,
+        metrics_path=args.metrics,
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from typing import Any
 
 from sentidistill.classifier.config import ClassifierEvalParams, ReportParams
 from sentidistill.classifier.report import run_report
-from sentidistill.params import load_section
 from sentidistill.models.card import CardParams
+from sentidistill.params import load_section
 from sentidistill.paths import DATA, MODELS, REPORTS, STATS
 
 

@@ -24,12 +24,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=MODELS / "classifier-student")
     parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "classifier_train.json")
     parser.add_argument("--work-dir", type=Path, default=ROOT / ".cache" / "classifier")
-    parser.add_argument("--live-dir", type=Path, default=DVCLIVE / "classifier", help="DVCLive log (classifier.train.report_to)")
+    parser.add_argument(
+        "--live-dir", type=Path, default=DVCLIVE / "classifier", help="DVCLive log (classifier.train.report_to)"
+    )
     args = parser.parse_args(argv)
     params = load_section("classifier.train", TrainParams)
     label_params = load_section("classifier.labels", LabelParams)
-    return train_classifier(args.labels, params, label_params, out_dir=args.out, metrics_path=args.metrics,
-                            work_dir=args.work_dir, live_dir=args.live_dir)
+    return train_classifier(
+        args.labels,
+        params,
+        label_params,
+        out_dir=args.out,
+        metrics_path=args.metrics,
+        work_dir=args.work_dir,
+        live_dir=args.live_dir,
+    )
 
 
 if __name__ == "__main__":

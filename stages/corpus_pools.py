@@ -25,7 +25,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description="Sample the KnowDist and ICLDist text pools.")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS_DATA, help="default: data/corpus")
     parser.add_argument("--stats", "--metrics", dest="metrics", type=Path, default=STATS / "corpus_pools.json")
-    parser.add_argument("--corpus-stats", "--corpus-metrics", dest="corpus_metrics", type=Path, default=STATS / "corpus.json")
+    parser.add_argument(
+        "--corpus-stats", "--corpus-metrics", dest="corpus_metrics", type=Path, default=STATS / "corpus.json"
+    )
     args = parser.parse_args(argv)
     params = load_section("corpus.pools", PoolsParams)
     ingest_params = load_section("corpus.ingest", IngestParams)

@@ -21,8 +21,12 @@ TARGET = paths.MODELS / "sentidistill-student"
 def main() -> None:
     manifest = export_with_params(SOURCE, TARGET)
     gguf = manifest.get("gguf_export") or {}
-    log.info("exported %s (GGUF: %s) with SentiBench results of %s", TARGET,
-             ", ".join(gguf.get("files", {})) or "off", sorted(manifest["sentibench"]))
+    log.info(
+        "exported %s (GGUF: %s) with SentiBench results of %s",
+        TARGET,
+        ", ".join(gguf.get("files", {})) or "off",
+        sorted(manifest["sentibench"]),
+    )
 
 
 if __name__ == "__main__":

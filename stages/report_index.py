@@ -12,8 +12,15 @@ from sentidistill.reports.index import Inputs, build_index
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.parse_args(argv)
-    build_index(Inputs(root=paths.ROOT, metrics_dir=paths.STATS, reports_dir=paths.REPORTS,
-                       training_plots_dir=paths.ROOT / "plots" / "training", live_dir=paths.DVCLIVE))
+    build_index(
+        Inputs(
+            root=paths.ROOT,
+            metrics_dir=paths.STATS,
+            reports_dir=paths.REPORTS,
+            training_plots_dir=paths.ROOT / "plots" / "training",
+            live_dir=paths.DVCLIVE,
+        )
+    )
 
 
 if __name__ == "__main__":

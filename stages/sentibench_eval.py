@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.sentibench import schema_for
 from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill import paths
 from sentidistill.engines import load_engine
@@ -19,10 +20,9 @@ from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import ParamsError, load_params, parse_section
-from sentidistill.sentibench.datasets import get_spec
 from sentidistill.provenance import code_revision, library_versions, repo_relative
+from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.evaluate import EvalModel, EvalParams, effective_config, evaluate_model, summarize
-from schemas.sentibench import schema_for
 
 log = get_logger(__name__)
 

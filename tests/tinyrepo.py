@@ -67,7 +67,11 @@ def source_files(root: Path = ROOT) -> list[str]:
 def remote_url(root: Path = ROOT) -> Path:
     """Absolute path of this checkout's default remote (a local directory)."""
     url = subprocess.run(
-        [str(Path(sys.executable).parent / "dvc"), "remote", "list"], cwd=root, capture_output=True, text=True, env=env()
+        [str(Path(sys.executable).parent / "dvc"), "remote", "list"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env(),
     ).stdout
     for line in url.splitlines():
         parts = line.split()
@@ -82,8 +86,21 @@ def make_tiny_repo(dst: Path, *, preset: str = "tiny", pull_raw: bool = True, mo
     for f in source_files():
         (dst / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, dst / f)
-    run([sys.executable, "-m", "sentidistill.presets", "apply", preset, "--params", str(dst / "params.yaml"),
-         "--presets-dir", str(dst / "presets"), "--no-check"], dst)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "sentidistill.presets",
+            "apply",
+            preset,
+            "--params",
+            str(dst / "params.yaml"),
+            "--presets-dir",
+            str(dst / "presets"),
+            "--no-check",
+        ],
+        dst,
+    )
     run(["git", "init", "-q", "-b", "main"], dst)
     run(["git", "add", "-A"], dst)
     run(["git", "commit", "-q", "-m", "tiny copy"], dst)

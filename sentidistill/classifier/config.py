@@ -115,8 +115,10 @@ class TrainParams(StrictModel):
     early_stopping_patience: int = Field(ge=0, description="epochs without improvement before stopping; 0 = off")
     best_metric: Literal["macro_f1", "eval_loss"] = Field(description="held-out metric that picks the best epoch")
     threads: int | None = Field(None, ge=1, description="torch CPU threads; null = all cores")
-    report_to: list[str] = Field(default_factory=lambda: ["dvclive"],
-                                 description="experiment trackers (TrainingArguments.report_to); dvclive logs to dvclive/classifier/")
+    report_to: list[str] = Field(
+        default_factory=lambda: ["dvclive"],
+        description="experiment trackers (TrainingArguments.report_to); dvclive logs to dvclive/classifier/",
+    )
 
 
 DatasetMapping = dict[str, str]
@@ -156,5 +158,7 @@ class ClassifierEvalParams(StrictModel):
 class ReportParams(StrictModel):
     """``classifier.report``: which LLM evaluations the comparison report puts next to the encoders."""
 
-    compare: list[str] = Field(description="entries of sentibench.models (their predictions under data/sentibench_eval/)")
+    compare: list[str] = Field(
+        description="entries of sentibench.models (their predictions under data/sentibench_eval/)"
+    )
     student_name: str = Field(min_length=1, description="name shown for the trained encoder")

@@ -107,8 +107,15 @@ def evaluate_encoder(
                     "probs": [[round(float(x), 6) for x in row] for row in probs],
                     "dataset_scores": [[round(float(x), 6) for x in row] for row in ds_scores],
                 },
-                schema={"model": pl.Utf8, "dataset": pl.Utf8, "example_id": pl.Utf8, "gold": pl.Utf8,
-                        "prediction": pl.Utf8, "probs": pl.List(pl.Float64), "dataset_scores": pl.List(pl.Float64)},
+                schema={
+                    "model": pl.Utf8,
+                    "dataset": pl.Utf8,
+                    "example_id": pl.Utf8,
+                    "gold": pl.Utf8,
+                    "prediction": pl.Utf8,
+                    "probs": pl.List(pl.Float64),
+                    "dataset_scores": pl.List(pl.Float64),
+                },
             )  # fmt: skip
         )
     f1s = [v["f1"] for v in scores.values()]

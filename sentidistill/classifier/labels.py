@@ -53,7 +53,11 @@ def select_texts(
     Returns the rows (columns id, domain, text, rank) in sample order, and the accounting
     ``clean = in_other_pools + too_short + too_long + other_domain + not_selected + selected``.
     """
-    taken = pl.concat([p.select("id") for p in other_pools]) if other_pools else pl.DataFrame({"id": []}, schema={"id": pl.Utf8})
+    taken = (
+        pl.concat([p.select("id") for p in other_pools])
+        if other_pools
+        else pl.DataFrame({"id": []}, schema={"id": pl.Utf8})
+    )
     n_chars = pl.col("normalized").str.len_chars()
     df = clean.select("id", "domain", "normalized", "row").with_columns(
         reason=pl.when(pl.col("id").is_in(taken["id"].implode()))
@@ -175,7 +179,9 @@ def run_labels(
     if params.method == "score":
         table, gen_stats, soft_stats = score_labels(requests, teacher, params, cache_root, ident, template)
         return _finish(table, gen_stats, soft_stats, params, selection, out_path, metrics_path)
-    generated, gen_stats = generate_table(requests, teacher, CORPUS, cache_root, identity=ident, templater=template or False)
+    generated, gen_stats = generate_table(
+        requests, teacher, CORPUS, cache_root, identity=ident, templater=template or False
+    )
     table = parse_table(generated, params)
 
     soft_stats: dict[str, Any] = {"enabled": params.soft_labels}
@@ -183,7 +189,9 @@ def run_labels(
     if params.soft_labels:
         prefixes = [
             p + r[:off] if off is not None else None
-            for p, r, off in zip(table["prompt"].to_list(), table["response"].to_list(), table["label_offset"].to_list())
+            for p, r, off in zip(
+                table["prompt"].to_list(), table["response"].to_list(), table["label_offset"].to_list()
+            )
         ]
 
         def factory() -> Engine:
@@ -192,7 +200,11 @@ def run_labels(
             return load_engine(teacher.model, teacher.engine)
 
         probs, st = soft.soft_labels(
-            prefixes, params.labels, identity=ident, cache_root=cache_root, engine_factory=engine_factory or factory,
+            prefixes,
+            params.labels,
+            identity=ident,
+            cache_root=cache_root,
+            engine_factory=engine_factory or factory,
             namespace=CORPUS,
         )
         labeled = table["label"].is_not_null()
@@ -273,7 +285,11 @@ def _finish(
             "texts_per_s": round(gen_stats["generated"] / gen_s, 4) if gen_s else None,
         },
     }
-    assert stats["rows"] == stats["labeled"] + stats["parse_failed"] == stats["labeled"] + sum(stats["parse_errors"].values())
+    assert (
+        stats["rows"]
+        == stats["labeled"] + stats["parse_failed"]
+        == stats["labeled"] + sum(stats["parse_errors"].values())
+    )
     write_stats(metrics_path, stats)
     log.info(
         "classifier labels: %d/%d parsed (%s failed: %s) -> %s",

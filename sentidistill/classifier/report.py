@@ -79,7 +79,11 @@ def llm_scores(df: pl.DataFrame, ids: Mapping[str, list[str]]) -> dict[str, dict
         per_seed = []
         for (_,), g in sub.group_by("seed", maintain_order=True):
             per_seed.append(100 * classification_scores(g["gold"].to_list(), g["prediction"].to_list()).macro_f1)
-        out[ds] = {"f1": round(statistics.fmean(per_seed), 4), "n": sub["example_id"].n_unique(), "seeds": len(per_seed)}
+        out[ds] = {
+            "f1": round(statistics.fmean(per_seed), 4),
+            "n": sub["example_id"].n_unique(),
+            "seeds": len(per_seed),
+        }
     return out
 
 
@@ -181,7 +185,9 @@ def sentibench_section(comp: Mapping[str, Any], eval_metrics: Mapping[str, Any] 
     if comp["missing"]:
         md.append("\nMissing LLM evaluations:\n\n" + "".join(f"- `{e}`: {why}\n" for e, why in comp["missing"].items()))
     full = eval_metrics is None or eval_metrics.get("full_test_splits", True)
-    md.append(f"\n{level} Encoders on the {'full test splits' if full else 'test subsamples (classifier.eval.max_test_examples)'}\n\n")
+    md.append(
+        f"\n{level} Encoders on the {'full test splits' if full else 'test subsamples (classifier.eval.max_test_examples)'}\n\n"
+    )
     md.append(_table(comp["full"], ds, comp["full_n"]))
     if eval_metrics:
         m = eval_metrics.get("mapping", {})
@@ -239,19 +245,23 @@ def card_front_matter(summary: Mapping[str, Any], eval_metrics: Mapping[str, Any
     with the encoder student's macro-F1 on the full SentiBench test splits."""
     upstream = card.upstream.get(summary.get("base_model", ""))
     student = ((eval_metrics or {}).get("models") or {}).get(STUDENT) or {}
-    results = {k: {"display": get_spec(k).name, "f1": d.get("f1"), "n_examples": d.get("n_examples")}
-               for k, d in (student.get("datasets") or {}).items()}
-    return front_matter({
-        "base_model": upstream.hub_id if upstream else summary.get("base_model"),
-        "base_model_relation": "finetune",
-        "library_name": "transformers",
-        "pipeline_tag": "text-classification",
-        "license": upstream.license if upstream else card.license,
-        "language": card.language,
-        "datasets": card.datasets,
-        "tags": card.tags,
-        "model-index": model_index(name, results, task_type="text-classification", how="SentiBench test split"),
-    })
+    results = {
+        k: {"display": get_spec(k).name, "f1": d.get("f1"), "n_examples": d.get("n_examples")}
+        for k, d in (student.get("datasets") or {}).items()
+    }
+    return front_matter(
+        {
+            "base_model": upstream.hub_id if upstream else summary.get("base_model"),
+            "base_model_relation": "finetune",
+            "library_name": "transformers",
+            "pipeline_tag": "text-classification",
+            "license": upstream.license if upstream else card.license,
+            "language": card.language,
+            "datasets": card.datasets,
+            "tags": card.tags,
+            "model-index": model_index(name, results, task_type="text-classification", how="SentiBench test split"),
+        }
+    )
 
 
 def export_model(student_dir: Path, out_dir: Path, sentibench_md: str, front: str | None = None) -> Path:

@@ -291,7 +291,9 @@ def train_classifier(
         dataloader_num_workers=0,
         disable_tqdm=False,
     )
-    stopping = [EarlyStoppingCallback(params.early_stopping_patience)] if use_eval and params.early_stopping_patience else []
+    stopping = (
+        [EarlyStoppingCallback(params.early_stopping_patience)] if use_eval and params.early_stopping_patience else []
+    )
     callbacks = [*trackers, *stopping]
     weights = class_weights(train_df["label_id"].to_list(), n_labels, params.class_weighting)
     trainer = _trainer_class(params.label_type, weights)(
@@ -389,14 +391,17 @@ def model_card(summary: dict[str, Any], sentibench_md: str | None = None, front:
         "SentiBench results are added by the `classifier_report` stage to the exported model "
         "(`models/sentidistill-classifier/README.md`) and to `reports/classifier.md`.\n"
     )
-    front = front or "---\nlibrary_name: transformers\npipeline_tag: text-classification\ntags: [sentiment-analysis, distillation, sentidistill]\n---\n"
+    front = (
+        front
+        or "---\nlibrary_name: transformers\npipeline_tag: text-classification\ntags: [sentiment-analysis, distillation, sentidistill]\n---\n"
+    )
     return f"""{front}
 # Sentiment classifier distilled from an LLM teacher (sentidistill)
 
-The `{summary['base_model']}` encoder fine-tuned on labels written by the teacher {teacher}: the
-teacher read {d['teacher_rows']} corpus texts and answered with a one-sentence rationale and a
+The `{summary["base_model"]}` encoder fine-tuned on labels written by the teacher {teacher}: the
+teacher read {d["teacher_rows"]} corpus texts and answered with a one-sentence rationale and a
 label in JSON (the `classifier_labels` stage); this model learned its labels
-({summary['label_type']} labels). Labels: {', '.join(f'`{x}`' for x in labels)} (`id2label` in `config.json`).
+({summary["label_type"]} labels). Labels: {", ".join(f"`{x}`" for x in labels)} (`id2label` in `config.json`).
 
 ```python
 from transformers import pipeline
@@ -411,31 +416,31 @@ Batch prediction (JSONL/CSV/parquet in, labels + probabilities out):
 
 | | rows |
 |---|---|
-| texts the teacher labeled | {d['teacher_rows']} |
-| answers that did not parse (excluded) | {sum(d['excluded_parse_failed'].values())} ({', '.join(f'{k}: {v}' for k, v in d['excluded_parse_failed'].items() if v) or 'none'}) |
-| used | {d['used']} = {d['train']} train + {d['heldout']} held out |
+| texts the teacher labeled | {d["teacher_rows"]} |
+| answers that did not parse (excluded) | {sum(d["excluded_parse_failed"].values())} ({", ".join(f"{k}: {v}" for k, v in d["excluded_parse_failed"].items() if v) or "none"}) |
+| used | {d["used"]} = {d["train"]} train + {d["heldout"]} held out |
 
-Train labels: {', '.join(f"{k} {v}" for k, v in d['train_by_label'].items())}. Domains: {', '.join(f"{k} {v}" for k, v in d['by_domain'].items())}.
-Texts longer than {d['truncated_texts']['max_length']} tokens truncated in training: {d['truncated_texts']['train']}.
+Train labels: {", ".join(f"{k} {v}" for k, v in d["train_by_label"].items())}. Domains: {", ".join(f"{k} {v}" for k, v in d["by_domain"].items())}.
+Texts longer than {d["truncated_texts"]["max_length"]} tokens truncated in training: {d["truncated_texts"]["train"]}.
 
 ## Training
 
-{t['epochs_run']} epoch(s) ({t['global_step']} steps, {t['train_seconds']} s); best epoch {t['best_epoch']} by held-out
-`{t['best_metric']}`{' (early stopping)' if t['early_stopped'] else ''}. Hyper-parameters (`classifier.train` in params.yaml):
+{t["epochs_run"]} epoch(s) ({t["global_step"]} steps, {t["train_seconds"]} s); best epoch {t["best_epoch"]} by held-out
+`{t["best_metric"]}`{" (early stopping)" if t["early_stopped"] else ""}. Hyper-parameters (`classifier.train` in params.yaml):
 
 | parameter | value |
 |---|---|
 {hp_rows}
 
-Held-out agreement with the teacher's labels ({ho['n']} rows): macro-F1 {ho['macro_f1']}, accuracy {ho['accuracy']}.
+Held-out agreement with the teacher's labels ({ho["n"]} rows): macro-F1 {ho["macro_f1"]}, accuracy {ho["accuracy"]}.
 
 ## Evaluation
 
 {bench}
 ## Provenance
 
-- base encoder: `{summary['base_model']}`
+- base encoder: `{summary["base_model"]}`
 - teacher: {teacher}
-- git revision: `{summary['git_revision']}`
+- git revision: `{summary["git_revision"]}`
 - built by the sentidistill DVC pipeline (`classifier_labels` -> `classifier_train`); see docs/classifier.md
 """

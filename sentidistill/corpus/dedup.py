@@ -120,9 +120,7 @@ def deduplicate(corpus: pl.DataFrame, params: DedupParams) -> tuple[pl.DataFrame
     kept = distinct.filter(~is_near)
     log.info("near duplicates: %d (LSH candidates %d); kept %d", near.height, info["lsh_candidates"], kept.height)
     duplicates = pl.concat([exact, near]).sort("row").select(DUPLICATE_COLUMNS)
-    table = account(
-        {"exact_duplicates": exact, "near_duplicates": near, "kept": kept}, input_name="in", inputs=corpus
-    )
+    table = account({"exact_duplicates": exact, "near_duplicates": near, "kept": kept}, input_name="in", inputs=corpus)
     near_j = near["jaccard"]
     stats = {
         "stage": "corpus_dedup",

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from datasketch import LeanMinHash, MinHash, MinHashLSH
-
 from pydantic import Field
 
 from sentidistill.log import progress

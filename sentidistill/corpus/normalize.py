@@ -28,7 +28,6 @@ from collections.abc import Callable
 from typing import Literal
 
 import polars as pl
-
 from pydantic import Field
 
 from sentidistill.params import StrictModel

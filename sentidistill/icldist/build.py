@@ -57,7 +57,12 @@ def scored_demo_labels(scored: pl.DataFrame, formats: FormatParams) -> pl.DataFr
         for w, t, ls in zip(chosen, scored["task"], scored["label_set"])
     ]
     return scored.select(
-        "prompt_id", "text_id", "domain", "text", "task", "label_set",
+        "prompt_id",
+        "text_id",
+        "domain",
+        "text",
+        "task",
+        "label_set",
         pl.Series("response", chosen, dtype=pl.Utf8),
         pl.lit("label_scores").alias("finish_reason"),
         pl.Series("labels", labels, dtype=pl.List(pl.Utf8)),
@@ -134,7 +139,10 @@ def recombined_prompts(
             )
         order = list(queries.iter_rows(named=True))
         seeded_rng("icldist-recombined", params.seed, task).shuffle(order)
-        labels_of = {(r["text_id"], r["label_set"]): tuple(r["labels"]) for r in ok.filter(pl.col("task") == task).iter_rows(named=True)}
+        labels_of = {
+            (r["text_id"], r["label_set"]): tuple(r["labels"])
+            for r in ok.filter(pl.col("task") == task).iter_rows(named=True)
+        }
         for j in range(n):
             q = order[j % len(order)]
             row = icl_prompt_for(q["text_id"], q["text"], task, formats, params, pools,  # type: ignore[arg-type]

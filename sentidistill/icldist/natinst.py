@@ -75,9 +75,7 @@ def build_natinst_prompts(natinst_dir: Path, n: int, params: NatInstParams) -> t
     """``n`` SNI prompt rows (columns as the ICLDist prompt table) and counts."""
     tasks = load_tasks(natinst_dir, params.tasks)
     order = sorted(tasks, key=lambda t: _h(params.seed, t))
-    queues = {
-        t: sorted(tasks[t]["Instances"], key=lambda inst: _h(params.seed, t, inst["id"])) for t in order
-    }
+    queues = {t: sorted(tasks[t]["Instances"], key=lambda inst: _h(params.seed, t, inst["id"])) for t in order}
     rows: list[dict[str, Any]] = []
     skipped = 0
     depth = 0
@@ -109,7 +107,9 @@ def build_natinst_prompts(natinst_dir: Path, n: int, params: NatInstParams) -> t
             )
         depth += 1
     if len(rows) < n:
-        raise ValueError(f"asked for {n} SNI prompts but only {len(rows)} fit max_prompt_chars={params.max_prompt_chars}")
+        raise ValueError(
+            f"asked for {n} SNI prompts but only {len(rows)} fit max_prompt_chars={params.max_prompt_chars}"
+        )
     df = pl.DataFrame(rows, schema=_SCHEMA)
     return df, {"natinst_tasks_available": len(tasks), "natinst_tasks_used": df["label_set"].n_unique() if n else 0,
                 "natinst_skipped_too_long": skipped}  # fmt: skip

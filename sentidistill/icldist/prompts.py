@@ -248,7 +248,11 @@ def icl_prompt_for(
     (and ``variant``: the j-th prompt of a recombined corpus, where a text can be the query
     of several prompts). The query text never appears among its own demonstrations;
     ``taxonomies`` limits the emotion label sets (default: every one the formats use)."""
-    rng = seeded_rng("icldist", params.seed, text_id) if variant is None else seeded_rng("icldist", params.seed, text_id, variant)
+    rng = (
+        seeded_rng("icldist", params.seed, text_id)
+        if variant is None
+        else seeded_rng("icldist", params.seed, text_id, variant)
+    )
     if task == "sentiment":
         label_set = rng.choice(formats.word_sets())
         allowed = formats.label_words[label_set]
@@ -270,7 +274,9 @@ def icl_prompt_for(
     demos = [(t, _render(task, label_set, labs, formats)) for t, labs in rng.sample(pool, k)]
     msg = build_prompt(instruction_for(task, allowed, style), demos, text)
     return {
-        "prompt_id": prompt_id("icldist", text_id, task, label_set, style, *(() if variant is None else (str(variant),))),
+        "prompt_id": prompt_id(
+            "icldist", text_id, task, label_set, style, *(() if variant is None else (str(variant),))
+        ),
         "text_id": text_id,
         "task": task,
         "label_set": label_set,

@@ -9,11 +9,11 @@ import polars as pl
 
 from schemas.corpus import POOL
 from schemas.teacher import DEMO_LABELS, ICLDIST_PROMPTS
+from sentidistill.headline import write_stats
 from sentidistill.icldist.build import build_icl_prompts, parse_demo_labels, scored_demo_labels
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.natinst import NatInstParams
 from sentidistill.icldist.prompts import DemoLabelParams, ICLPromptParams, demo_label_requests, select_demo_texts
-from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.teacher.config import TeacherParams

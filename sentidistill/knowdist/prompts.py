@@ -44,8 +44,7 @@ _REWRITE_TAIL = "Prior to presenting the rewritten version, outline your thought
 #: Table 9 (analyzing) and Table 10 (rewriting), word for word.
 INSTRUCTIONS: dict[tuple[Method, Perspective], str] = {
     ("analyzing", "BASIC"): (
-        "Analyze the overall sentiment of the following text. Provide a brief explanation supporting "
-        "your conclusion."
+        "Analyze the overall sentiment of the following text. Provide a brief explanation supporting your conclusion."
     ),
     ("analyzing", "TARGET"): (
         "Given a text, list the mentioned opinion targets, analyzing the evaluated aspects and the "

@@ -15,7 +15,9 @@ from sentidistill.log import get_logger
 log = get_logger(__name__)
 
 
-def run_knowdist_prompts(params: KnowDistPromptParams, pool_path: Path, out_path: Path, metrics_path: Path) -> dict[str, Any]:
+def run_knowdist_prompts(
+    params: KnowDistPromptParams, pool_path: Path, out_path: Path, metrics_path: Path
+) -> dict[str, Any]:
     pool = read_parquet(pool_path, POOL)
     df, stats = build_prompts(pool, params)
     write_parquet(df, out_path, KNOWDIST_PROMPTS)

@@ -61,12 +61,18 @@ def gguf_origin(model_dir: Path) -> str | None:
     return f"a {kind} GGUF" + (f" ({', '.join(packages)})" if packages else "")
 
 
-def model_index(name: str, results: Mapping[str, Mapping[str, Any]], *, task_type: str, how: str) -> list[dict[str, Any]]:
+def model_index(
+    name: str, results: Mapping[str, Mapping[str, Any]], *, task_type: str, how: str
+) -> list[dict[str, Any]]:
     """``model-index`` entries: one per SentiBench dataset with its macro-F1 (``results``:
     dataset key -> {"display", "f1", "n_examples"})."""
-    entries = [{
-        "task": {"type": task_type, "name": f"Sentiment analysis ({how})"},
-        "dataset": {"name": f"SentiBench {r['display']}", "type": key, "split": "test"},
-        "metrics": [{"type": "f1", "name": f"macro-F1 (n={r['n_examples']})", "value": round(float(r["f1"]), 2)}],
-    } for key, r in results.items() if r.get("f1") is not None]
+    entries = [
+        {
+            "task": {"type": task_type, "name": f"Sentiment analysis ({how})"},
+            "dataset": {"name": f"SentiBench {r['display']}", "type": key, "split": "test"},
+            "metrics": [{"type": "f1", "name": f"macro-F1 (n={r['n_examples']})", "value": round(float(r["f1"]), 2)}],
+        }
+        for key, r in results.items()
+        if r.get("f1") is not None
+    ]
     return [{"name": name, "results": entries}] if entries else []

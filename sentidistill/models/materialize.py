@@ -400,7 +400,10 @@ def is_up_to_date(out_dir: Path, spec: ModelSource, dtype: SaveDtype) -> bool:
     want = spec_record(spec, dtype)
     if any(manifest.get(k) != v for k, v in want.items()):
         return False
-    return all((out_dir / f["path"]).is_file() and (out_dir / f["path"]).stat().st_size == f["bytes"] for f in manifest.get("files", []))
+    return all(
+        (out_dir / f["path"]).is_file() and (out_dir / f["path"]).stat().st_size == f["bytes"]
+        for f in manifest.get("files", [])
+    )
 
 
 def _listing(root: Path) -> list[dict[str, Any]]:
@@ -463,7 +466,9 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
         log.info("%s: converting GGUF to a %s safetensors folder (dequantize; 15-50 s)", name, save_dtype)
         facts = convert_gguf(work / GGUF_NAME, hf_dir, save_dtype, tie_word_embeddings=spec.tie_word_embeddings)
     else:
-        log.info("%s: loading %s and saving it as %s safetensors", name, getattr(spec, "id", None) or spec.path, save_dtype)
+        log.info(
+            "%s: loading %s and saving it as %s safetensors", name, getattr(spec, "id", None) or spec.path, save_dtype
+        )
         facts = convert_hf(spec, hf_dir, save_dtype)
     # timings go to the log, not the manifest: the folder is a DVC output, and a byte that
     # changes on every run would make every downstream stage rerun after a re-materialization

@@ -160,9 +160,7 @@ class PypiFolderSource(StrictModel):
         return list(self.packages)
 
 
-ModelSource = Annotated[
-    Union[PypiGgufSource, HfSource, LocalSource, PypiFolderSource], Field(discriminator="source")
-]
+ModelSource = Annotated[Union[PypiGgufSource, HfSource, LocalSource, PypiFolderSource], Field(discriminator="source")]
 
 SaveDtype = Literal["bfloat16", "float16", "float32"]
 
@@ -254,7 +252,9 @@ def resolve(name_or_role: str, config: ModelsConfig | None = None) -> ResolvedMo
     if _looks_like_path(key):
         raise UnknownModelError(f"local model path {key!r} does not exist")
     if _HF_ID.match(key):
-        return ResolvedModel(name=_safe_name(key.replace("/", "--")), spec=HfSource(source="hf", id=key), registered=False)
+        return ResolvedModel(
+            name=_safe_name(key.replace("/", "--")), spec=HfSource(source="hf", id=key), registered=False
+        )
     raise UnknownModelError(
         f"unknown model {name_or_role!r}. Known names: {', '.join(sorted(cfg.registry))}; "
         f"roles: {', '.join(f'{r} (= {cfg.role(r)})' for r in ROLES)}. "

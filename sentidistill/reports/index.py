@@ -65,7 +65,9 @@ def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[s
             present = [d for k, d in res.get("datasets", {}).items() if k in DATASETS and DATASETS[k].category == c]
             n = sum(int(d.get("n_examples", 0)) for d in present)
             v = cats.get(c)
-            mark = FEW_MARK if v is not None and any(int(d.get("n_examples", 0)) < FEW_EXAMPLES for d in present) else ""
+            mark = (
+                FEW_MARK if v is not None and any(int(d.get("n_examples", 0)) < FEW_EXAMPLES for d in present) else ""
+            )
             few |= bool(mark)
             cells.append("–" if v is None else f"{v:.1f} (n={n}){mark}")
         avg = res.get("avg")
@@ -110,7 +112,9 @@ def _comparison_rows(cmp: Mapping[str, Any]) -> tuple[list[str], list[list[str]]
     m = cmp["mean"]
     ci = "–" if m["ci_low"] is None else f"[{m['ci_low']:+.2f}, {m['ci_high']:+.2f}]"
     n = sum(d["n_examples"] for d in cmp["datasets"].values())
-    rows.append([f"mean of {m['n_datasets']}", str(n), fmt(m["baseline_f1"]), fmt(m["model_f1"]), fmt(m["delta"], "+"), ci])
+    rows.append(
+        [f"mean of {m['n_datasets']}", str(n), fmt(m["baseline_f1"]), fmt(m["model_f1"]), fmt(m["delta"], "+"), ci]
+    )
     return header, rows
 
 
@@ -155,9 +159,11 @@ def build_index(inp: Inputs) -> dict[str, Any]:
         m = cmp["mean"]
         ci = "no interval" if m["ci_low"] is None else f"{conf}% CI [{m['ci_low']:+.2f}, {m['ci_high']:+.2f}]"
         n_total = sum(d["n_examples"] for d in cmp["datasets"].values())
-        head = (f"**{cmp['model']} vs {cmp['baseline']}: {m['delta']:+.2f} macro-F1 points** on the mean of "
-                f"{m['n_datasets']} classification datasets ({ci}; paired bootstrap over the same {n_total} test "
-                f"examples, n per dataset in the table). Details: [sentibench_comparison.md](sentibench_comparison.md)")
+        head = (
+            f"**{cmp['model']} vs {cmp['baseline']}: {m['delta']:+.2f} macro-F1 points** on the mean of "
+            f"{m['n_datasets']} classification datasets ({ci}; paired bootstrap over the same {n_total} test "
+            f"examples, n per dataset in the table). Details: [sentibench_comparison.md](sentibench_comparison.md)"
+        )
         md.append(head + "\n\n" + _md_table(h, rows) + "\n")
         summary["comparison"] = m
     if results:
@@ -198,16 +204,27 @@ def build_index(inp: Inputs) -> dict[str, Any]:
             few_any |= few
             h = ["model", *(f"{d} (n={matched_n.get(d, '?')}){FEW_MARK if int(matched_n.get(d, 0)) < FEW_EXAMPLES else ''}"
                             for d in ds), "Avg"]  # fmt: skip
-            rows = [[name, *(f"{r[d]['f1']:.1f}" if d in r else "–" for d in ds),
-                     "–" if r.get("avg") is None else f"{r['avg']:.1f}"] for name, r in comp["matched"].items()]
-            md += ("Macro-F1 (%) on the examples every compared model saw (the LLM evaluation's, teacher included). "
-                   + note + "\n\n" + _md_table(h, rows) + (f"\n{FEW_NOTE}\n" if few else "") + "\n")
+            rows = [
+                [
+                    name,
+                    *(f"{r[d]['f1']:.1f}" if d in r else "–" for d in ds),
+                    "–" if r.get("avg") is None else f"{r['avg']:.1f}",
+                ]
+                for name, r in comp["matched"].items()
+            ]
+            md += (
+                "Macro-F1 (%) on the examples every compared model saw (the LLM evaluation's, teacher included). "
+                + note
+                + "\n\n"
+                + _md_table(h, rows)
+                + (f"\n{FEW_NOTE}\n" if few else "")
+                + "\n"
+            )
         md += "Full tables and the label mapping: [classifier.md](classifier.md)\n"
         sections.append(("Classifier student (encoder)", md))
 
     # Training loss
-    logs = {s: rows for s in TRAINING_STAGES
-            if inp.live_dir is not None and (rows := read_live_loss(inp.live_dir / s))}
+    logs = {s: rows for s in TRAINING_STAGES if inp.live_dir is not None and (rows := read_live_loss(inp.live_dir / s))}
     plot_training_loss(logs, out / "training_loss")
     summary["plots"].append("training_loss.png")
     tm = {s: _load(inp.metrics_dir / "training" / f"{s}.json") for s in TRAINING_STAGES}
@@ -257,6 +274,11 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     write_text(out / "index.md", index_md)
     write_text(out / "index.html", render_html(index_md, title))
     summary["few_examples_marked"] = few_any
-    log.info("wrote %s and %s (%d plots, %d metrics files)", out / "index.md", out / "index.html",
-             len(summary["plots"]), len(summary["links"]))
+    log.info(
+        "wrote %s and %s (%d plots, %d metrics files)",
+        out / "index.md",
+        out / "index.html",
+        len(summary["plots"]),
+        len(summary["links"]),
+    )
     return summary

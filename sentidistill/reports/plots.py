@@ -17,8 +17,13 @@ ACCOUNTING_STEPS = [
     ("near_duplicates", "near duplicates (MinHash)"),
     ("contaminated", "SentiBench overlap (decontamination)"),
 ]
-COLORS = {"kept": "#2b8a3e", "rejected": "#c92a2a", "exact_duplicates": "#e67700", "near_duplicates": "#f59f00",
-          "contaminated": "#5f3dc4"}
+COLORS = {
+    "kept": "#2b8a3e",
+    "rejected": "#c92a2a",
+    "exact_duplicates": "#e67700",
+    "near_duplicates": "#f59f00",
+    "contaminated": "#5f3dc4",
+}
 
 
 #: seeds the SVG element ids matplotlib would otherwise draw at random: reruns write the same bytes
@@ -123,8 +128,9 @@ def plot_training_loss(logs: Mapping[str, list[dict[str, float]]], out_base: Pat
         offset = xs[-1]
         drawn += 1
     if not drawn:
-        ax.text(0.5, 0.5, "no training logs yet (run the train stages)", ha="center", va="center",
-                transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, "no training logs yet (run the train stages)", ha="center", va="center", transform=ax.transAxes
+        )
     else:
         ax.legend(fontsize=8)
     ax.set_xlabel("optimizer step (stages concatenated)")

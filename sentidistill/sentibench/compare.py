@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-
 from pydantic import Field
 
 from schemas.sentibench_predictions import PredictionsSchema
@@ -102,10 +101,16 @@ def paired_dataset(
     """Paired bootstrap over test examples of one dataset (``a``/``b``: predictions rows).
     With fewer than ``min_examples`` examples the interval is None (inconclusive)."""
     cols = ["example_id", "seed", "gold", "prediction"]
-    joined = a.filter(pl.col("dataset") == dataset).select(cols).join(
-        b.filter(pl.col("dataset") == dataset).select("example_id", "seed", pl.col("prediction").alias("prediction_b")),
-        on=["example_id", "seed"],
-        how="inner",
+    joined = (
+        a.filter(pl.col("dataset") == dataset)
+        .select(cols)
+        .join(
+            b.filter(pl.col("dataset") == dataset).select(
+                "example_id", "seed", pl.col("prediction").alias("prediction_b")
+            ),
+            on=["example_id", "seed"],
+            how="inner",
+        )
     )
     seeds = sorted(joined["seed"].unique().to_list())
     # keep examples scored under every shared seed, so each row of the matrices is complete
@@ -244,8 +249,9 @@ def comparison_markdown(cmp: dict[str, Any], *, title: bool = True) -> str:
 def markdown(results: Sequence[PairedResult], name_a: str, name_b: str, *, min_examples: int = MIN_EXAMPLES,
              shots: dict[str, int] | None = None, resamples: int = 0) -> str:  # fmt: skip
     return comparison_markdown(
-        comparison_json(results, baseline=name_a, model=name_b, shots=shots or {}, resamples=resamples,
-                        min_examples=min_examples)  # fmt: skip
+        comparison_json(
+            results, baseline=name_a, model=name_b, shots=shots or {}, resamples=resamples, min_examples=min_examples
+        )  # fmt: skip
     )
 
 
@@ -258,7 +264,9 @@ def load_predictions(path: Path) -> pl.DataFrame:
 
 def main(argv: Sequence[str] | None = None) -> str:
     ap = argparse.ArgumentParser(prog="python -m sentidistill.sentibench.compare", description=__doc__.splitlines()[0])
-    ap.add_argument("a", type=Path, help="predictions (folder or parquet) of the reference model, e.g. the base student")
+    ap.add_argument(
+        "a", type=Path, help="predictions (folder or parquet) of the reference model, e.g. the base student"
+    )
     ap.add_argument("b", type=Path, help="predictions of the model compared with it")
     ap.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: 2000)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")

@@ -63,7 +63,7 @@ _EMOTION = (
 # The only instruction that depends on the query: "{target}" is the query row's target.
 _STANCE = (
     "Please perform Stance Detection task. Given the sentence, assign a sentiment label expressed "
-    'by the author towards "{target}" from [\'against\', \'favor\']. Return label only without '
+    "by the author towards \"{target}\" from ['against', 'favor']. Return label only without "
     "any other text."
 )
 _INTIMACY = (

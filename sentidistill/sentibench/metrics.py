@@ -206,9 +206,7 @@ def locate(sentence: str, text: str, null: str = "NULL") -> list[str]:
     return spans
 
 
-def ssa_pred_tuples(
-    sentence: str, tuples: Iterable[Sequence[str]], *, drop_all_null: bool = False
-) -> list[SentTuple]:
+def ssa_pred_tuples(sentence: str, tuples: Iterable[Sequence[str]], *, drop_all_null: bool = False) -> list[SentTuple]:
     """Predicted (holder, target, expression, polarity) strings as scorer tuples.
 
     Follows the authors' ``parse_to_origin``: a prediction is scored even when a span cannot
@@ -242,9 +240,7 @@ def _sentinel(s: frozenset) -> frozenset:
 
 
 def _overlaps(a: SentTuple, b: SentTuple) -> bool:
-    return bool(
-        _sentinel(a[0]) & _sentinel(b[0]) and _sentinel(a[1]) & _sentinel(b[1]) and a[2] & b[2]
-    )
+    return bool(_sentinel(a[0]) & _sentinel(b[0]) and _sentinel(a[1]) & _sentinel(b[1]) and a[2] & b[2])
 
 
 def _is_matched(t: SentTuple, others: Sequence[SentTuple]) -> bool:

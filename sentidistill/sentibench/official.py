@@ -225,7 +225,9 @@ def parse_asqp(text: str) -> OfficialParse:
         try:
             quads.append(tuple(x.strip() for x in it))
         except AttributeError:
-            return OfficialParse((), ParseStatus.SCORER_CRASH, (f"non-string field in {it!r}: the authors' scorer crashes",))
+            return OfficialParse(
+                (), ParseStatus.SCORER_CRASH, (f"non-string field in {it!r}: the authors' scorer crashes",)
+            )
     counted = _counted(quads)
     if dropped:
         notes.append(f"dropped {dropped} item(s) of length != 4")
@@ -242,7 +244,9 @@ def parse_ssa(text: str) -> OfficialParse:
             try:
                 it[1].strip(), it[2].strip(), it[3].strip()
             except AttributeError:
-                return OfficialParse((), ParseStatus.SCORER_CRASH, (f"non-string field in {it!r}: the authors' scorer crashes",))
+                return OfficialParse(
+                    (), ParseStatus.SCORER_CRASH, (f"non-string field in {it!r}: the authors' scorer crashes",)
+                )
     if any(len(it) != 4 for it in items):
         return OfficialParse((), ParseStatus.PARTIAL, (*notes, "an item of length != 4 drops the sentence"))
     out: list[tuple[str, ...] | None] = []

@@ -27,8 +27,8 @@ from typing import Any
 import polars as pl
 
 from schemas.teacher import CACHE_SHARD
-from sentidistill.io import abandoned_temp_files, write_parquet
 from sentidistill.faults import failpoint
+from sentidistill.io import abandoned_temp_files, write_parquet
 from sentidistill.log import get_logger
 
 log = get_logger(__name__)

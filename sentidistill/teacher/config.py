@@ -66,7 +66,8 @@ class TeacherParams(StrictModel):
     ray: RayParams
     cache: CacheParams
     max_failed_rows: int = Field(
-        0, ge=0,
+        0,
+        ge=0,
         description="rows the engine may fail on (after its retries) before the stage stops; failed rows are "
         "never cached, stay in the corpus flagged 'teacher_error', and a rerun retries them",
     )
@@ -84,7 +85,9 @@ class PolicyParams(StrictModel):
 
     exclude: list[Literal["empty", "truncated", "parse_failed"]]
     max_label_share: float | None = Field(
-        None, gt=0, le=1,
+        None,
+        gt=0,
+        le=1,
         description="ICLDist sentiment answers: the most any one label may hold of the kept rows of its "
         "label-word set (surplus rows leave as 'label_balance'); null = off",
     )

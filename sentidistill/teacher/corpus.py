@@ -67,11 +67,11 @@ def generate_table(
     template = templater_for(teacher) if templater is True else (templater or None)
     prompts = [template(m) if template else m for m in requests["user_message"].to_list()]
     gold_mask = (
-        (requests["answer_source"] != "teacher").to_list() if "answer_source" in requests.columns else [False] * requests.height
+        (requests["answer_source"] != "teacher").to_list()
+        if "answer_source" in requests.columns
+        else [False] * requests.height
     )
-    keys = [
-        _gold_key(p) if g else cache_key(ident, sampling, p) for p, g in zip(prompts, gold_mask)
-    ]
+    keys = [_gold_key(p) if g else cache_key(ident, sampling, p) for p, g in zip(prompts, gold_mask)]
     req = requests.with_columns(
         pl.Series("prompt", prompts, dtype=pl.Utf8),
         pl.Series("key", keys, dtype=pl.Utf8),
@@ -118,20 +118,26 @@ def generate_table(
         pl.lit(0, dtype=pl.Int64).alias("n_prompt_tokens"),
         pl.lit(0, dtype=pl.Int64).alias("n_completion_tokens"),
         pl.lit("stop").alias("finish_reason"),
-        pl.col("answer_source").alias("engine") if "answer_source" in gold_rows.columns else pl.lit("gold").alias("engine"),
+        pl.col("answer_source").alias("engine")
+        if "answer_source" in gold_rows.columns
+        else pl.lit("gold").alias("engine"),
     )
     answers = pl.concat([answers, gold]).unique("key", keep="first", maintain_order=True)
-    out = req.join(answers, on="key", how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("finish_reason") == "error")
-        .then(pl.lit("teacher_error"))
-        .when(pl.col("response").str.strip_chars() == "")
-        .then(pl.lit("empty"))
-        .when(pl.col("finish_reason") == "length")
-        .then(pl.lit("truncated"))
-        .otherwise(pl.lit(None, dtype=pl.Utf8))
-        .alias("flag"),
-        pl.col("key").is_in(list(hit_keys)).alias("cache_hit"),
-    ).drop("_gold")
+    out = (
+        req.join(answers, on="key", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("finish_reason") == "error")
+            .then(pl.lit("teacher_error"))
+            .when(pl.col("response").str.strip_chars() == "")
+            .then(pl.lit("empty"))
+            .when(pl.col("finish_reason") == "length")
+            .then(pl.lit("truncated"))
+            .otherwise(pl.lit(None, dtype=pl.Utf8))
+            .alias("flag"),
+            pl.col("key").is_in(list(hit_keys)).alias("cache_hit"),
+        )
+        .drop("_gold")
+    )
     n_dup = teacher_rows.height - unique.height
     stats = {
         "rows": req.height,
@@ -160,7 +166,9 @@ def generate_table(
         stats["failed_rows"] = {
             "count": len(failed),
             "by_reason": dict(sorted(reasons.items())),
-            "rows": [{"key": k, "prompt_id": by_key.get(k), "error": e} for k, e in list(failed.items())[:FAILED_ROWS_LISTED]],
+            "rows": [
+                {"key": k, "prompt_id": by_key.get(k), "error": e} for k, e in list(failed.items())[:FAILED_ROWS_LISTED]
+            ],
         }
         if len(failed) > teacher.max_failed_rows:
             first = next(iter(failed.values()))
@@ -170,7 +178,9 @@ def generate_table(
                 f"allow up to N failures with teacher.max_failed_rows (now {teacher.max_failed_rows}).",
                 stats,
             )
-        log.warning("%s: %d rows failed at the teacher; they stay in the corpus flagged teacher_error", corpus, len(failed))
+        log.warning(
+            "%s: %d rows failed at the teacher; they stay in the corpus flagged teacher_error", corpus, len(failed)
+        )
     return out, stats
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import polars as pl
 
 from schemas.teacher import CACHE_HITS, ICLDIST_CORPUS, ICLDIST_PROMPTS, KNOWDIST_CORPUS, KNOWDIST_PROMPTS
+from sentidistill.headline import write_stats
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.prompts import parse_answer
-from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.teacher.config import TeacherParams

@@ -45,7 +45,9 @@ def _normalize(logits: np.ndarray) -> list[float]:
     return [round(float(v - z), 6) for v in x]
 
 
-def score_candidates(engine: Any, prompts: list[str], candidates: list[str], *, parse_special: bool) -> list[list[float]]:
+def score_candidates(
+    engine: Any, prompts: list[str], candidates: list[str], *, parse_special: bool
+) -> list[list[float]]:
     """Log-probabilities of ``candidates`` (normalized over them) after each prompt."""
     first = [engine.tokenize(c, add_special_tokens=False)[0] for c in candidates]
     if len(set(first)) == len(first):
@@ -78,7 +80,14 @@ def score_table(
     hit_keys = set(cache.lookup(unique["key"].to_list())["key"].to_list())
     missing = unique.filter(~pl.col("key").is_in(list(hit_keys)))
     label = identity_label(ident)
-    log.info("%s: %d rows (%d unique), %d cached, %d to score", corpus, req.height, unique.height, len(hit_keys), missing.height)
+    log.info(
+        "%s: %d rows (%d unique), %d cached, %d to score",
+        corpus,
+        req.height,
+        unique.height,
+        len(hit_keys),
+        missing.height,
+    )
     t0 = time.perf_counter()
     if missing.height:
         from sentidistill.engines import load_engine
@@ -91,7 +100,9 @@ def score_table(
                     cand = list(group["candidates"][0])
                     for start in range(0, group.height, shard):
                         part = group.slice(start, shard)
-                        scores = score_candidates(engine, part["prompt"].to_list(), cand, parse_special=template is not None)
+                        scores = score_candidates(
+                            engine, part["prompt"].to_list(), cand, parse_special=template is not None
+                        )
                         record_engine_calls(part["key"].to_list())
                         cache.append([
                             {"key": k, "response": json.dumps(s), "n_prompt_tokens": 0, "n_completion_tokens": 0,
@@ -105,10 +116,14 @@ def score_table(
     answers = cache.lookup(unique["key"].to_list()).select("key", pl.col("response").alias("_scores"))
     if answers.height != unique.height:  # pragma: no cover - every missing row was just scored
         raise RuntimeError(f"{unique.height - answers.height} rows have no scores after scoring")
-    out = req.join(answers, on="key", how="left", maintain_order="left").with_columns(
-        pl.col("_scores").str.json_decode(pl.List(pl.Float64)).alias("scores"),
-        pl.col("key").is_in(list(hit_keys)).alias("cache_hit"),
-    ).drop("_scores")
+    out = (
+        req.join(answers, on="key", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("_scores").str.json_decode(pl.List(pl.Float64)).alias("scores"),
+            pl.col("key").is_in(list(hit_keys)).alias("cache_hit"),
+        )
+        .drop("_scores")
+    )
     stats = {
         "rows": req.height,
         "unique_prompts": unique.height,

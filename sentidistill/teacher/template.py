@@ -33,7 +33,9 @@ class ChatTemplater:
         template = source.read_text(encoding="utf-8") if source.is_file() else config.get("chat_template")
         if not template:
             raise ValueError(f"{hf_dir} has no chat template: set teacher.chat_template: false for a base model")
-        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+        env = ImmutableSandboxedEnvironment(
+            trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
+        )
         env.filters["tojson"] = lambda x, indent=None, ensure_ascii=False, separators=None, sort_keys=False: json.dumps(
             x, indent=indent, ensure_ascii=ensure_ascii, separators=separators, sort_keys=sort_keys
         )

@@ -60,12 +60,16 @@ def training_checks(params: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     if student not in registry:
         errors.append(f"training.base_model: {student!r} is not in models.registry")
     elif student not in (models.get("materialize") or []):
-        errors.append(f"training.base_model: {student!r} is not in models.materialize (dvc.yaml depends on models/{student})")
+        errors.append(
+            f"training.base_model: {student!r} is not in models.materialize (dvc.yaml depends on models/{student})"
+        )
     if cfg.profile != "default":
         meant = cfg.profiles[cfg.profile].for_student
         if meant and meant != student:
-            errors.append(f"training.profile {cfg.profile!r} is for {meant!r} but the student is {student!r}: "
-                          f"set models.student: {meant}")
+            errors.append(
+                f"training.profile {cfg.profile!r} is for {meant!r} but the student is {student!r}: "
+                f"set models.student: {meant}"
+            )
     lines.append(f"training: profile {cfg.profile}, mode {cfg.mode}, student {student}")
     for stage in STAGES:
         hp = cfg.stage(stage)
@@ -77,7 +81,9 @@ def training_checks(params: Mapping[str, Any]) -> tuple[list[str], list[str]]:
                 accum.append(f"{ws} proc: not divisible")
         trains = "trained on " + "+".join(cfg.corpora(stage)) if cfg.trains(stage) else "copy (not trained)"
         lines.append(f"  {stage} ({trains}): " + ", ".join(f"{k}={v}" for k, v in hp.model_dump().items()))
-        lines.append(f"    batch {hp.batch_size} = per-device {hp.per_device_batch_size} x accumulation ({'; '.join(accum)})")
+        lines.append(
+            f"    batch {hp.batch_size} = per-device {hp.per_device_batch_size} x accumulation ({'; '.join(accum)})"
+        )
     return errors, lines
 
 

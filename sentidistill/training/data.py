@@ -85,7 +85,11 @@ def load_records(
             else []
         )
         task = pl.col("task") if "task" in df.columns else pl.lit(None, dtype=pl.Utf8).alias("task")
-        kept = df.filter(pl.col("keep")).select(PROMPT_COL, RESPONSE_COL, task).with_columns(pl.lit(corpus).alias("corpus"))
+        kept = (
+            df.filter(pl.col("keep"))
+            .select(PROMPT_COL, RESPONSE_COL, task)
+            .with_columns(pl.lit(corpus).alias("corpus"))
+        )
         stats["corpora"][corpus] = {
             "rows": df.height,
             "kept": kept.height,
@@ -104,9 +108,14 @@ def load_records(
         if s["rows"] != s["used"] + sum(s["excluded"].values()) + s["removed"]["max_rows"]:
             raise AssertionError(f"training rows of {corpus} do not add up: {s}")
     stats["rows_used"] = data.height
-    records = [
-        to_record(p, r, chat_template=chat_template) for p, r in zip(data[PROMPT_COL].to_list(), data[RESPONSE_COL].to_list())
-    ] if data.height else []
+    records = (
+        [
+            to_record(p, r, chat_template=chat_template)
+            for p, r in zip(data[PROMPT_COL].to_list(), data[RESPONSE_COL].to_list())
+        ]
+        if data.height
+        else []
+    )
     if demo_label_loss and data.height:
         n_spans = 0
         for rec, msg, task in zip(records, data[PROMPT_COL].to_list(), data["task"].to_list()):

@@ -26,10 +26,10 @@ from typing import Any
 
 from sentidistill.faults import failpoint
 from sentidistill.io import atomic_folder, write_json, write_text
-from sentidistill.precision import resolve_precision
 from sentidistill.log import get_logger
-from sentidistill.training.config import StageHparams, TrainingParams
+from sentidistill.precision import resolve_precision
 from sentidistill.tracking import trainer_reporting
+from sentidistill.training.config import StageHparams, TrainingParams
 
 log = get_logger(__name__)
 
@@ -45,8 +45,13 @@ def git_revision(root: Path | None = None) -> str:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return rev + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -100,8 +105,16 @@ def score_labelled_positions_only() -> bool:
     return True
 
 
-def sft_config(hp: StageHparams, out_dir: Path, *, logging_steps: int, save_steps: int, save_total_limit: int,
-               chat_template: bool, report_to: list[str] | None = None) -> Any:
+def sft_config(
+    hp: StageHparams,
+    out_dir: Path,
+    *,
+    logging_steps: int,
+    save_steps: int,
+    save_total_limit: int,
+    chat_template: bool,
+    report_to: list[str] | None = None,
+) -> Any:
     """``trl.SFTConfig`` from the stage hyper-parameters (every value from params)."""
     import torch
     from trl import SFTConfig
@@ -258,7 +271,8 @@ def model_card(manifest: dict[str, Any], sentibench_md: str | None = None) -> st
         f"- git revision: `{manifest['git_revision']}`",
         *([f"- precision: {p['used']} ({p['requested']}: {p['reason']})"] if (p := manifest.get("precision")) else []),
         f"- training rows: {data.get('rows_trained', data.get('rows_used', 0))} (corpus rows used "
-        + ", ".join(f"{c}: {s['used']} of {s['rows']}" for c, s in (data.get("corpora") or {}).items()) + ")",
+        + ", ".join(f"{c}: {s['used']} of {s['rows']}" for c, s in (data.get("corpora") or {}).items())
+        + ")",
         f"- lineage: {' -> '.join(manifest.get('lineage', []))}",
         "",
         "## Training parameters",
@@ -318,9 +332,14 @@ def _finish_folder(tmp: Path, manifest: dict[str, Any], card: str | None = None)
     without its SentiBench section, as exported folders always have (their bytes stay the same)."""
     hf = tmp / HF_DIR
     write_text(hf / CARD, model_card(manifest))
-    manifest = {**manifest, "hf_dir": HF_DIR, "gguf": None,
-                "files": [{"path": str(p.relative_to(tmp)), "bytes": p.stat().st_size}
-                          for p in sorted(hf.iterdir()) if p.is_file()]}
+    manifest = {
+        **manifest,
+        "hf_dir": HF_DIR,
+        "gguf": None,
+        "files": [
+            {"path": str(p.relative_to(tmp)), "bytes": p.stat().st_size} for p in sorted(hf.iterdir()) if p.is_file()
+        ],
+    }
     write_json(tmp / MANIFEST, manifest)
     if card is not None:
         write_text(hf / CARD, card)
@@ -425,25 +444,44 @@ def train_stage(
     if too_long:
         log.warning("%s: %d rows longer than max_length %d tokens removed", stage, too_long, hp.max_length)
     if not records:
-        raise ValueError(f"{stage}: no training rows (every corpus row excluded or too long): check the corpus, "
-                         "its policy and training max_length")
+        raise ValueError(
+            f"{stage}: no training rows (every corpus row excluded or too long): check the corpus, "
+            "its policy and training max_length"
+        )
     fp = fingerprint(data_stats["data_sha256"], hp, model_identity(base_hf), cfg.chat_template)
     ckpt_dir = cache_dir / stage / fp[:16]
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     last = last_complete_checkpoint(ckpt_dir)
-    log.info("%s: %d rows, checkpoints in %s%s", stage, len(records), ckpt_dir,
-             f" (resuming from {Path(last).name})" if last else "")
+    log.info(
+        "%s: %d rows, checkpoints in %s%s",
+        stage,
+        len(records),
+        ckpt_dir,
+        f" (resuming from {Path(last).name})" if last else "",
+    )
 
     torch.manual_seed(hp.seed)
     score_labelled_positions_only()
     model = AutoModelForCausalLM.from_pretrained(base_hf, dtype=torch.float32, trust_remote_code=trust,
                                                  use_safetensors=True)  # fmt: skip
     report_to, trackers = trainer_reporting(cfg.report_to, live_dir, resume=last is not None)
-    args = sft_config(hp, ckpt_dir, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
-                      save_total_limit=cfg.save_total_limit, chat_template=cfg.chat_template, report_to=report_to)
+    args = sft_config(
+        hp,
+        ckpt_dir,
+        logging_steps=cfg.logging_steps,
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        chat_template=cfg.chat_template,
+        report_to=report_to,
+    )
     callbacks = [*trackers, _failpoints(), *([_stop_after(stop_after_steps)] if stop_after_steps else [])]
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records),
-                         processing_class=tokenizer, callbacks=callbacks)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(records),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
     n_tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
     t0 = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
@@ -474,7 +512,9 @@ def train_stage(
         "data": data_stats,
         "hparams": hp.model_dump(),
         "precision": choice.as_dict(),
-        "train_metrics": {k: metrics[k] for k in ("global_step", "train_loss", "first_loss", "last_loss", "train_seconds")},
+        "train_metrics": {
+            k: metrics[k] for k in ("global_step", "train_loss", "first_loss", "last_loss", "train_seconds")
+        },
         "n_params": sum(p.numel() for p in model.parameters()),
         "dtype": cfg.save_dtype,
     }

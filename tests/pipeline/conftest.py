@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.tinyrepo import TINY_MODEL, dvc, make_tiny_repo, stage_runs
 from sentidistill.paths import MODELS
+from tests.tinyrepo import TINY_MODEL, dvc, make_tiny_repo, stage_runs
 
 
 @pytest.fixture(scope="session")
 def tiny_repo(tmp_path_factory) -> Path:
     if not (MODELS / TINY_MODEL / "manifest.json").is_file():
-        pytest.fail(f"models/{TINY_MODEL} not materialized: `python -m stages.prepare_models {TINY_MODEL}` (make test does it)")
+        pytest.fail(
+            f"models/{TINY_MODEL} not materialized: `python -m stages.prepare_models {TINY_MODEL}` (make test does it)"
+        )
     pytest.importorskip("llama_cpp")
     repo = make_tiny_repo(tmp_path_factory.mktemp("tiny") / "repo")
     t0 = time.perf_counter()

@@ -73,7 +73,9 @@ def test_knowdist_perspective_reruns_dependents_and_only_new_prompts_reach_teach
     after = set(pl.read_parquet(tiny_repo / "data/knowdist/knowdist_prompts.parquet")["user_message"].to_list())
     assert before < after  # the old prompts survive; new ones were added
     stats = read_json(tiny_repo / "stats/teacher_knowdist.json")
-    print(f"[perspective] teacher: {stats['rows']} rows, {stats['cache_hits']} cache hits, {stats['generated']} generated")
+    print(
+        f"[perspective] teacher: {stats['rows']} rows, {stats['cache_hits']} cache hits, {stats['generated']} generated"
+    )
     assert stats["cache_hits"] == len(before)
     assert stats["generated"] == len(after - before)
     hits = pl.read_parquet(tiny_repo / "data/knowdist/knowdist_cache_hits.parquet")

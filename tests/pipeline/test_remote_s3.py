@@ -4,8 +4,6 @@ and `dvc repro` has nothing to do; a forced teacher stage takes every row from t
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -39,8 +37,9 @@ def moto_s3(monkeypatch):
     for k, v in FAKE_CREDS.items():
         monkeypatch.setenv(k, v)
     port = _free_port()
-    proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -87,7 +86,8 @@ def test_s3_round_trip(tiny_repo: Path, moto_s3: str, tmp_path: Path):
     for corpus in ("knowdist", "icldist_demo_labels", "icldist"):
         got = sorted(p.name for p in (clone / "data/teacher_cache" / corpus).glob("*.parquet"))
         assert (got or corpus == "icldist") and got == sorted(
-            p.name for p in (repo / "data/teacher_cache" / corpus).glob("*.parquet"))
+            p.name for p in (repo / "data/teacher_cache" / corpus).glob("*.parquet")
+        )
     st = dvc("status", cwd=clone, check=False)
     assert st.returncode == 0 and "up to date" in st.stdout, st.stdout
     ran = stage_runs(dvc("repro", cwd=clone).stdout)
@@ -101,8 +101,10 @@ def test_s3_round_trip(tiny_repo: Path, moto_s3: str, tmp_path: Path):
         dvc("repro", "-f", "-s", f"teacher_generate@{corpus}", cwd=clone)
         assert out.read_bytes() == before  # same corpus, straight from the cache
         stats = read_json(clone / f"stats/teacher_{corpus}.json")
-        print(f"[s3] forced teacher_generate@{corpus}: {stats['cache_hits']}/{stats['unique_prompts']} cache hits, "
-              f"{stats['generated']} generated")
+        print(
+            f"[s3] forced teacher_generate@{corpus}: {stats['cache_hits']}/{stats['unique_prompts']} cache hits, "
+            f"{stats['generated']} generated"
+        )
         assert stats["generated"] == 0 and stats["cache_hits"] == stats["unique_prompts"]
 
 

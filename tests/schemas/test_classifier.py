@@ -21,15 +21,33 @@ def test_valid_table_passes():
 @pytest.mark.parametrize(
     "change",
     [
-        pl.when(pl.col("text_id") == "t0").then(pl.lit("no_json")).otherwise(pl.col("parse_error")).alias("parse_error"),
-        pl.when(pl.col("text_id") == "t0").then(pl.lit(0, dtype=pl.Int64)).otherwise(pl.col("label_id")).alias("label_id"),
+        pl.when(pl.col("text_id") == "t0")
+        .then(pl.lit("no_json"))
+        .otherwise(pl.col("parse_error"))
+        .alias("parse_error"),
+        pl.when(pl.col("text_id") == "t0")
+        .then(pl.lit(0, dtype=pl.Int64))
+        .otherwise(pl.col("label_id"))
+        .alias("label_id"),
         pl.when(pl.col("text_id") == "t0").then(pl.lit("joy")).otherwise(pl.col("label")).alias("label"),
-        pl.when(pl.col("text_id") == "t1").then(pl.lit([0.5, 0.6, 0.1])).otherwise(pl.col("soft_probs")).alias("soft_probs"),
+        pl.when(pl.col("text_id") == "t1")
+        .then(pl.lit([0.5, 0.6, 0.1]))
+        .otherwise(pl.col("soft_probs"))
+        .alias("soft_probs"),
         pl.when(pl.col("text_id") == "t1").then(pl.lit([0.5, 0.5])).otherwise(pl.col("soft_probs")).alias("soft_probs"),
-        pl.when(pl.col("text_id") == "t0").then(pl.lit("regexp")).otherwise(pl.col("parse_method")).alias("parse_method"),
+        pl.when(pl.col("text_id") == "t0")
+        .then(pl.lit("regexp"))
+        .otherwise(pl.col("parse_method"))
+        .alias("parse_method"),
     ],
-    ids=["label_and_error", "wrong_label_id", "label_outside_set", "probs_do_not_sum_to_1", "probs_wrong_length",
-         "unknown_method"],
+    ids=[
+        "label_and_error",
+        "wrong_label_id",
+        "label_outside_set",
+        "probs_do_not_sum_to_1",
+        "probs_wrong_length",
+        "unknown_method",
+    ],
 )
 def test_inconsistent_rows_fail(change):
     with pytest.raises(pandera.errors.SchemaErrors):

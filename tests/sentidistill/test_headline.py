@@ -14,17 +14,29 @@ from sentidistill.paths import ROOT
 def test_wildcards_keep_the_nesting_and_skip_absent_paths():
     stats = {"total": {"raw": 10, "kept": 8}, "by_file": {"a": {"raw": 10}}, "seconds": 3.2}
     assert headline.headline("corpus_ingest", stats) == {"total": {"raw": 10, "kept": 8}}
-    evald = {"avg": 50.0, "categories": {"BSA": 60.0}, "config": {"seeds": [0]},
-             "datasets": {"sst2": {"f1": 70.0, "n_examples": 120, "accuracy": 71.0}}}
+    evald = {
+        "avg": 50.0,
+        "categories": {"BSA": 60.0},
+        "config": {"seeds": [0]},
+        "datasets": {"sst2": {"f1": 70.0, "n_examples": 120, "accuracy": 71.0}},
+    }
     assert headline.headline("sentibench/base-student", evald) == {
-        "avg": 50.0, "categories": {"BSA": 60.0}, "datasets": {"sst2": {"f1": 70.0}}}
+        "avg": 50.0,
+        "categories": {"BSA": 60.0},
+        "datasets": {"sst2": {"f1": 70.0}},
+    }
 
 
 def test_the_comparison_is_matched_before_the_per_model_pattern():
-    cmp = {"mean": {"delta": 1.0, "ci_low": 0.1, "ci_high": 2.0, "ci_half_width": 0.95},
-           "datasets": {"imdb": {"delta": 3.0, "n_examples": 60}}, "method": "..."}
+    cmp = {
+        "mean": {"delta": 1.0, "ci_low": 0.1, "ci_high": 2.0, "ci_half_width": 0.95},
+        "datasets": {"imdb": {"delta": 3.0, "n_examples": 60}},
+        "method": "...",
+    }
     assert headline.headline("sentibench/comparison", cmp) == {
-        "mean": {"delta": 1.0, "ci_low": 0.1, "ci_high": 2.0}, "datasets": {"imdb": {"delta": 3.0}}}
+        "mean": {"delta": 1.0, "ci_low": 0.1, "ci_high": 2.0},
+        "datasets": {"imdb": {"delta": 3.0}},
+    }
 
 
 def test_a_stats_file_without_a_headline_entry_is_an_error():
@@ -33,8 +45,10 @@ def test_a_stats_file_without_a_headline_entry_is_an_error():
 
 
 def test_write_stats_under_stats_writes_the_headline_beside_it(tmp_path):
-    headline.write_stats(tmp_path / "stats" / "training" / "knowdist.json",
-                         {"trained": True, "last_loss": 1.5, "train_seconds": 12.0, "fingerprint": "abc"})
+    headline.write_stats(
+        tmp_path / "stats" / "training" / "knowdist.json",
+        {"trained": True, "last_loss": 1.5, "train_seconds": 12.0, "fingerprint": "abc"},
+    )
     assert json.loads((tmp_path / "stats/training/knowdist.json").read_text())["fingerprint"] == "abc"
     assert json.loads((tmp_path / "metrics/training/knowdist.json").read_text()) == {"trained": True, "last_loss": 1.5}
     headline.write_stats(tmp_path / "run" / "metrics.json", {"anything": 1})  # ad-hoc: the dump only

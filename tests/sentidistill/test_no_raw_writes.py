@@ -186,7 +186,7 @@ def test_the_allowlist_has_no_stale_entries():
 
 
 def test_the_scanner_sees_raw_writes_and_accepts_atomic_ones():
-    src = '''
+    src = """
 import json
 from sentidistill import io as sio
 from sentidistill.io import atomic_folder, atomic_path
@@ -209,10 +209,18 @@ def good(df, fig, p, model, obj):
         df.write_parquet(p)  # not the temp path: still raw
     with atomic_folder(p) as work:
         model.save_pretrained(work / "hf")
-'''
+"""
     tree = ast.parse(src)
     finder = _Finder("x.py", _io_aliases(tree))
     finder.visit(tree)
     got = [(w.function, w.call) for w in finder.found]
-    assert got == [("bad", ".write_parquet"), ("bad", ".savefig"), ("bad", ".write_text"), ("bad", "json.dump"),
-                   ("bad", "open"), ("bad", ".open"), ("bad", ".save_pretrained"), ("good", ".write_parquet")]
+    assert got == [
+        ("bad", ".write_parquet"),
+        ("bad", ".savefig"),
+        ("bad", ".write_text"),
+        ("bad", "json.dump"),
+        ("bad", "open"),
+        ("bad", ".open"),
+        ("bad", ".save_pretrained"),
+        ("good", ".write_parquet"),
+    ]

@@ -40,7 +40,15 @@ def test_expand_wildcards():
 
 def test_discovery_finds_every_stage_group():
     found = {s.section for s in discover_sections()}
-    for sec in ["corpus.ingest", "teacher", "knowdist.prompts", "sentibench.eval", "sentibench.models.*", "*.policy", "models"]:
+    for sec in [
+        "corpus.ingest",
+        "teacher",
+        "knowdist.prompts",
+        "sentibench.eval",
+        "sentibench.models.*",
+        "*.policy",
+        "models",
+    ]:
         assert sec in found
 
 

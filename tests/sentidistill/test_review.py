@@ -26,8 +26,11 @@ DVC_YAML = """stages:
 
 
 def _metrics(avg: float, sst2: float) -> dict:
-    return {"avg": avg, "categories": {"BSA": sst2, "MSA": 40.0, "FSA": 10.0},
-            "datasets": {"sst2": {"f1": sst2, "n_examples": 1, "n_seeds": 1}}}
+    return {
+        "avg": avg,
+        "categories": {"BSA": sst2, "MSA": 40.0, "FSA": 10.0},
+        "datasets": {"sst2": {"f1": sst2, "n_examples": 1, "n_seeds": 1}},
+    }
 
 
 def _git(*args: str, cwd: Path) -> None:
@@ -43,7 +46,8 @@ def two_commits(tmp_path: Path) -> Path:
     _git("init", "-q", "-b", "main", cwd=repo)
     dvc("init", "-q", cwd=repo)
     (repo / "params.yaml").write_text(
-        presets.apply_text((ROOT / "params.yaml").read_text(), presets.load_preset("tiny")), encoding="utf-8")
+        presets.apply_text((ROOT / "params.yaml").read_text(), presets.load_preset("tiny")), encoding="utf-8"
+    )
     (repo / "dvc.yaml").write_text(DVC_YAML)
     m = repo / "metrics" / "sentibench"
     m.mkdir(parents=True)

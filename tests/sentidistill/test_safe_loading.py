@@ -105,7 +105,7 @@ def violations(source: str, filename: str, *, loaders: bool = True) -> list[str]
     return out
 
 
-BAD_SOURCE = '''
+BAD_SOURCE = """
 import pickle
 from joblib import load
 import torch, yaml, numpy as np
@@ -124,10 +124,10 @@ exec("x = 1")
 __import__(name)
 np.load(f, allow_pickle=True)
 df.to_pickle(f)
-'''
+"""
 BAD_COUNT = 17  # one per offending line above, two for the bare from_pretrained(p)
 
-GOOD_SOURCE = '''
+GOOD_SOURCE = """
 import torch, yaml
 from ruamel.yaml import YAML
 AutoModelForCausalLM.from_pretrained(p, dtype=d, trust_remote_code=remote_code_allowed(p), use_safetensors=True)
@@ -141,7 +141,7 @@ YAML(typ="safe")
 model.eval()
 llm.eval(tokens)
 __import__("os")
-'''
+"""
 
 
 def test_the_scanner_catches_each_pattern():
@@ -369,8 +369,16 @@ def _openai_teacher(base_url: str) -> Any:
     from sentidistill.params import parse_section
     from sentidistill.teacher.config import TeacherParams
 
-    engine = {"backend": "openai", "openai": {"base_url": base_url, "model": "fake-teacher", "api_key_env": KEY_ENV,
-                                              "max_concurrency": MAX_CONCURRENCY, "timeout_s": CLIENT_TIMEOUT_S}}
+    engine = {
+        "backend": "openai",
+        "openai": {
+            "base_url": base_url,
+            "model": "fake-teacher",
+            "api_key_env": KEY_ENV,
+            "max_concurrency": MAX_CONCURRENCY,
+            "timeout_s": CLIENT_TIMEOUT_S,
+        },
+    }
     return parse_section("teacher", {
         "model": "fake-teacher", "chat_template": False, "engine": engine, "runner": "local",
         "ray": {"num_cpus": 1, "object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1, "gpus_per_actor": 0,

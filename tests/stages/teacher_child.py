@@ -36,9 +36,17 @@ def tiny_teacher(
             "chat_template": True,
             "engine": {"backend": "llamacpp", "threads": 1, "n_ctx": 1024, "n_parallel": n_parallel},
             "runner": runner,
-            "ray": {"num_cpus": 2, "object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1,
-                    "gpus_per_actor": 0, "batch_size": batch_size, "actor_restarts": actor_restarts, "address": address,
-                    "resources": resources or {}},
+            "ray": {
+                "num_cpus": 2,
+                "object_store_memory_mb": 256,
+                "actors": 1,
+                "cpus_per_actor": 1,
+                "gpus_per_actor": 0,
+                "batch_size": batch_size,
+                "actor_restarts": actor_restarts,
+                "address": address,
+                "resources": resources or {},
+            },
             "cache": {"dir": "cache", "shard_rows": shard_rows},
             "sampling": {"knowdist": {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
         },  # fmt: skip
@@ -49,7 +57,12 @@ def tiny_teacher(
 def make_prompts(path: Path, n: int) -> pl.DataFrame:
     texts = [" ".join(WORDS[(i * 7 + j) % len(WORDS)] for j in range(6 + i % 5)) + f" #{i}" for i in range(n)]
     pool = pl.DataFrame(
-        {"id": [f"{i:016x}" for i in range(n)], "domain": ["yelp"] * n, "normalized": texts, "pool_rank": list(range(n))}
+        {
+            "id": [f"{i:016x}" for i in range(n)],
+            "domain": ["yelp"] * n,
+            "normalized": texts,
+            "pool_rank": list(range(n)),
+        }
     )
     params = KnowDistPromptParams(seed=0, n_texts=n, methods=["analyzing", "rewriting"],
                                   perspectives=["BASIC", "EMOTION"], prompts_per_text=1)  # fmt: skip

@@ -85,6 +85,8 @@ def test_train_eval_report_stages(tmp_path, monkeypatch):
     card = (tmp_path / "export" / "README.md").read_text()
     assert "### Encoders on the test subsamples" in card
     meta = yaml.safe_load(card.split("---\n")[1])  # hub metadata from export.card
-    assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["pipeline_tag"] == "text-classification"
+    assert (
+        meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["pipeline_tag"] == "text-classification"
+    )
     results = meta["model-index"][0]["results"]
     assert {r["dataset"]["type"] for r in results} == {"sst2", "imdb", "yelp2", "twitter"}

@@ -38,7 +38,12 @@ def test_stage_main_resolves_role_and_materializes(tmp_path, monkeypatch):
     )
     out = stage.main(["student", "--models-dir", str(tmp_path)])
     cfg = load_models_config()
-    assert seen == {"installed": [cfg.student], "name": cfg.student, "out": tmp_path / cfg.student, "dtype": cfg.save_dtype}
+    assert seen == {
+        "installed": [cfg.student],
+        "name": cfg.student,
+        "out": tmp_path / cfg.student,
+        "dtype": cfg.save_dtype,
+    }
     assert out == tmp_path / cfg.student
 
 

@@ -18,14 +18,23 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def bench_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("sentibench")
-    ingest_all(paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"), out, IngestParams(dev_size_absa=400, dev_seed=42))
+    ingest_all(
+        paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"), out, IngestParams(dev_size_absa=400, dev_seed=42)
+    )
     return out
 
 
 def test_stage_evaluates_every_dataset_and_accounts_for_every_example(bench_dir, tmp_path, tiny_model_paths):
-    params = EvalParams(max_test_examples=2, max_test_examples_per_dataset={"imdb": 1, "yelp2": 1}, seeds=[0, 1], max_new_tokens=48)
+    params = EvalParams(
+        max_test_examples=2, max_test_examples_per_dataset={"imdb": 1, "yelp2": 1}, seeds=[0, 1], max_new_tokens=48
+    )
     model = EvalModel(model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers"))
-    kw = dict(data_dir=bench_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics", checkpoint_dir=tmp_path / "ckpt")
+    kw = dict(
+        data_dir=bench_dir,
+        out_dir=tmp_path / "eval",
+        metrics_dir=tmp_path / "metrics",
+        checkpoint_dir=tmp_path / "ckpt",
+    )
     summary = sentibench_eval.run("tiny", params, model, **kw)
 
     preds = PredictionsSchema.validate(pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet"))
@@ -46,7 +55,9 @@ def test_stage_evaluates_every_dataset_and_accounts_for_every_example(bench_dir,
     assert again["avg"] == summary["avg"]
     assert len(list((tmp_path / "ckpt" / "tiny").glob("*.parquet"))) == 12 * 2
 
-    report = sentibench_report.build_report(["tiny"], sentibench_report.ReportParams(), tmp_path / "metrics", tmp_path / "reports")
+    report = sentibench_report.build_report(
+        ["tiny"], sentibench_report.ReportParams(), tmp_path / "metrics", tmp_path / "reports"
+    )
     text = report.read_text()
     assert "| tiny |" in text and "sentibench_categories.png" in text
     assert (tmp_path / "reports" / "sentibench_categories.svg").exists()
@@ -63,7 +74,12 @@ def test_a_model_retrained_in_place_is_evaluated_again(bench_dir, tmp_path, tiny
     shutil.copytree(tiny_model_paths.hf_dir, hf)
     params = EvalParams(datasets=["sst2"], max_test_examples=4, seeds=[0])
     model = EvalModel(model=str(hf), engine=EngineConfig(backend="transformers"))
-    kw = dict(data_dir=bench_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics", checkpoint_dir=tmp_path / "ckpt")
+    kw = dict(
+        data_dir=bench_dir,
+        out_dir=tmp_path / "eval",
+        metrics_dir=tmp_path / "metrics",
+        checkpoint_dir=tmp_path / "ckpt",
+    )
     sentibench_eval.run("student", params, model, **kw)
     before = pl.read_parquet(tmp_path / "eval" / "student" / "predictions.parquet")["label_scores"].to_list()
 
@@ -89,14 +105,21 @@ def _strings(value):
         yield value
 
 
-def test_switching_the_parser_rescores_finished_chunks_and_metrics_carry_provenance(bench_dir, tmp_path, tiny_model_paths):
+def test_switching_the_parser_rescores_finished_chunks_and_metrics_carry_provenance(
+    bench_dir, tmp_path, tiny_model_paths
+):
     """`parser` only changes how raw outputs are read: no generation is redone; the metrics
     JSON says what produced each number and holds no path of this machine."""
     from sentidistill.sentibench import official
 
     params = EvalParams(datasets=["sst2", "acsa"], max_test_examples=3, seeds=[0], max_new_tokens=48)
     model = EvalModel(model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers"))
-    kw = dict(data_dir=bench_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics", checkpoint_dir=tmp_path / "ckpt")
+    kw = dict(
+        data_dir=bench_dir,
+        out_dir=tmp_path / "eval",
+        metrics_dir=tmp_path / "metrics",
+        checkpoint_dir=tmp_path / "ckpt",
+    )
     strict = sentibench_eval.run("tiny", params, model, **kw)
     strict_preds = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")
     chunks = sorted(p.name for p in (tmp_path / "ckpt" / "tiny").glob("*.parquet"))
@@ -135,8 +158,9 @@ def test_a_damaged_checkpoint_is_recomputed_and_counted_in_the_metrics(tmp_path,
                IngestParams(dev_size_absa=400, dev_seed=42), keys=["sst2"])  # fmt: skip
     params = EvalParams(datasets=["sst2"], max_test_examples=3, seeds=[0, 1])
     model = EvalModel(model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers"))
-    kw = dict(data_dir=data_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics",
-              checkpoint_dir=tmp_path / "ckpt")
+    kw = dict(
+        data_dir=data_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics", checkpoint_dir=tmp_path / "ckpt"
+    )
     clean = sentibench_eval.run("tiny", params, model, **kw)
     assert "corrupt_chunks_set_aside" not in clean
     before = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")

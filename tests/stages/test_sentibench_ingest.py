@@ -57,5 +57,7 @@ def test_absa_dev_rows_come_from_train_and_match_across_tasks(ingested):
 
 
 def test_only_flag(tmp_path):
-    stats = sentibench_ingest.main(["--out-dir", str(tmp_path), "--metrics", str(tmp_path / "m.json"), "--only", "sst2"])
+    stats = sentibench_ingest.main(
+        ["--out-dir", str(tmp_path), "--metrics", str(tmp_path / "m.json"), "--only", "sst2"]
+    )
     assert list(stats["datasets"]) == ["sst2"]

@@ -7,12 +7,11 @@ import json
 
 import polars as pl
 
-from sentidistill.params import load_params
-
 from schemas.corpus import POOL
 from schemas.teacher import DEMO_LABELS, ICLDIST_PROMPTS, KNOWDIST_PROMPTS
 from sentidistill.corpus.artifacts import content_id
 from sentidistill.io import read_parquet, write_parquet
+from sentidistill.params import load_params
 from sentidistill.paths import RAW_NATINST
 from stages import icldist_prompts, knowdist_prompts
 
@@ -58,7 +57,10 @@ def test_icldist_prompts_stage(tmp_path):
             rows.append({"prompt_id": content_id(r["id"] + label_set), "text_id": r["id"], "domain": r["domain"],
                          "text": r["normalized"], "task": task, "label_set": label_set, "response": str(labels),
                          "finish_reason": "stop", "labels": labels, "parse_error": None, "label_logprobs": None})  # fmt: skip
-    schema = {c: pl.Utf8 for c in DEMO_LABELS.columns} | {"labels": pl.List(pl.Utf8), "label_logprobs": pl.List(pl.Float64)}
+    schema = {c: pl.Utf8 for c in DEMO_LABELS.columns} | {
+        "labels": pl.List(pl.Utf8),
+        "label_logprobs": pl.List(pl.Float64),
+    }
     write_parquet(pl.DataFrame(rows, schema=schema), tmp_path / "d.parquet", DEMO_LABELS)
     stats = icldist_prompts.main(["--pool", str(tmp_path / "pool.parquet"), "--demo-labels", str(tmp_path / "d.parquet"),
                                   "--natinst", str(RAW_NATINST), "--out", str(tmp_path / "p.parquet"),

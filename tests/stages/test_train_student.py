@@ -43,8 +43,9 @@ def test_sentibench_entries_point_at_the_trained_folders():
 
 
 def test_cli_help():
-    out = subprocess.run([sys.executable, "-m", "stages.train_student", "--help"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "stages.train_student", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     assert "knowdist" in out and "icldist" in out
 
 

@@ -141,8 +141,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, prompt: str | None, action: str, body: dict[str, Any] | None, attempt: int = 0) -> None:
         self.server.fake._append(
-            RecordedRequest(self.command, self.path, prompt, attempt, action, self.headers.get("Authorization"),
-                            dict(self.headers.items()), body)  # fmt: skip
+            RecordedRequest(
+                self.command,
+                self.path,
+                prompt,
+                attempt,
+                action,
+                self.headers.get("Authorization"),
+                dict(self.headers.items()),
+                body,
+            )  # fmt: skip
         )
 
     # ----------------------------------------------------------------- routing

@@ -15,9 +15,13 @@ BINARY = {"negative": "negative", "positive": "positive"}
 
 
 def test_binary_dataset_never_predicts_neutral():
-    probs = np.array([[0.2, 0.7, 0.1],   # neutral wins overall, negative wins among the mapped
-                      [0.1, 0.5, 0.4],
-                      [0.45, 0.1, 0.45]])  # tie -> first dataset label (argmax order)
+    probs = np.array(
+        [
+            [0.2, 0.7, 0.1],  # neutral wins overall, negative wins among the mapped
+            [0.1, 0.5, 0.4],
+            [0.45, 0.1, 0.45],
+        ]
+    )  # tie -> first dataset label (argmax order)
     preds, scores = map_probs(probs, CLS, BINARY, ["negative", "positive"])
     assert preds == ["negative", "positive", "negative"]
     assert scores.shape == (3, 2) and scores[0].tolist() == pytest.approx([0.2, 0.1])

@@ -31,7 +31,9 @@ def _llm(eval_dir, entry, preds_by_seed):
     for seed, preds in preds_by_seed.items():
         for ex, pred in preds.items():
             gold = "positive" if ex in "ace" else "negative"
-            rows.append({"model": entry, "dataset": "sst2", "seed": seed, "example_id": ex, "prediction": pred, "gold": gold})
+            rows.append(
+                {"model": entry, "dataset": "sst2", "seed": seed, "example_id": ex, "prediction": pred, "gold": gold}
+            )
     (eval_dir / entry).mkdir(parents=True)
     pl.DataFrame(rows).write_parquet(eval_dir / entry / "predictions.parquet")
 

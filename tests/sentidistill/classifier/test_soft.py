@@ -71,4 +71,6 @@ def test_special_tokens_and_scoring_on_a_real_engine(tiny_llamacpp_engine, tiny_
         mode, probs = score_prefixes(eng, [prompt], ["negative", "neutral", "positive"])
     assert len(special) < len(plain)  # the template's special token is one token, as in generation
     assert eng.tokenize("<|im_start|>user") == plain  # restored
-    assert probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0, abs=1e-6) and mode in ("first_token", "full_loglik")
+    assert (
+        probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0, abs=1e-6) and mode in ("first_token", "full_loglik")
+    )

@@ -23,10 +23,22 @@ from sentidistill.io import write_parquet
 from sentidistill.params import load_params, parse_section
 from tests.sentidistill.classifier.conftest import LABELS, label_params
 
-POS = ["great food and friendly staff", "loved every minute of it", "best purchase this year", "wonderful acting",
-       "really happy with this phone", "superb service, will return"]
-NEG = ["cold soup and a rude waiter", "broke after two days", "boring and far too long", "worst hotel ever",
-       "never buying this again", "the plot made no sense"]
+POS = [
+    "great food and friendly staff",
+    "loved every minute of it",
+    "best purchase this year",
+    "wonderful acting",
+    "really happy with this phone",
+    "superb service, will return",
+]
+NEG = [
+    "cold soup and a rude waiter",
+    "broke after two days",
+    "boring and far too long",
+    "worst hotel ever",
+    "never buying this again",
+    "the plot made no sense",
+]
 NEU = ["the store opens at nine", "it comes in blue and red", "the film is two hours long", "delivered on tuesday"]
 
 
@@ -96,7 +108,8 @@ def test_soft_cross_entropy_tiny_case():
     assert float(got) == pytest.approx(float(want))
     # one-hot targets = ordinary cross-entropy; the minimum over logits is at the target distribution
     assert float(soft_cross_entropy(logits[:1], p[:1])) == pytest.approx(
-        float(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([0]))))
+        float(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([0])))
+    )
     assert float(soft_cross_entropy(torch.log(p[1:]), p[1:])) < float(soft_cross_entropy(logits[1:], p[1:]))
     assert float(soft_cross_entropy(torch.log(p[1:]), p[1:])) == pytest.approx(-float((p[1] * torch.log(p[1])).sum()))
 
@@ -111,7 +124,8 @@ def test_balanced_class_weights_and_weighted_loss():
     wt = torch.tensor([0.5, 1.0, 3.0])
     # one-hot targets: exactly torch's weighted cross-entropy (normalized by the total weight)
     assert float(soft_cross_entropy(logits, onehot, wt)) == pytest.approx(
-        float(torch.nn.functional.cross_entropy(logits, torch.tensor([2, 0]), weight=wt)))
+        float(torch.nn.functional.cross_entropy(logits, torch.tensor([2, 0]), weight=wt))
+    )
     # the rare class counts more: its row dominates the weighted mean
     per_row = [float(soft_cross_entropy(logits[i : i + 1], onehot[i : i + 1])) for i in range(2)]
     assert float(soft_cross_entropy(logits, onehot, wt)) == pytest.approx((3.0 * per_row[0] + 0.5 * per_row[1]) / 3.5)

@@ -48,7 +48,9 @@ def test_build_prompts_counts_and_ranks():
     assert df["text_id"].unique().sort().to_list() == [f"{i:016x}" for i in range(2, 8)]
     assert df["prompt_id"].n_unique() == 12
     # two distinct variants per text
-    assert df.group_by("text_id").agg(pl.struct("method", "perspective").n_unique().alias("n"))["n"].to_list() == [2] * 6
+    assert (
+        df.group_by("text_id").agg(pl.struct("method", "perspective").n_unique().alias("n"))["n"].to_list() == [2] * 6
+    )
 
 
 def test_variants_stable_when_texts_added():

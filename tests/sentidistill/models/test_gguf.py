@@ -25,8 +25,13 @@ def test_modelfile_sends_raw_prompts_to_a_student_trained_without_a_chat_templat
 
 def test_an_unexported_ollama_variant_is_refused_before_any_work(tmp_path):
     with pytest.raises(gguf.GGUFError, match="ollama_variant"):
-        gguf.export_gguf(tmp_path, tmp_path / "out", "m", gguf.GGUFParams(quantized=["q4_k_m"], ollama_variant="q8_0"),
-                         chat_template=False)
+        gguf.export_gguf(
+            tmp_path,
+            tmp_path / "out",
+            "m",
+            gguf.GGUFParams(quantized=["q4_k_m"], ollama_variant="q8_0"),
+            chat_template=False,
+        )
 
 
 def test_a_converter_folder_without_the_script_says_what_to_do(tmp_path, monkeypatch):
@@ -43,17 +48,25 @@ def test_exported_q8_0_scores_sentibench_like_the_transformers_model(tmp_path, t
     assert set(entry["files"]) == {"f16", "q8_0"} and (out / gguf.MODELFILE).is_file()
     assert entry["files"]["q8_0"]["bytes"] < entry["files"]["f16"]["bytes"]
     bench = tmp_path / "sentibench"
-    ingest_all(paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"), bench, IngestParams(dev_size_absa=400, dev_seed=42))
+    ingest_all(
+        paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"), bench, IngestParams(dev_size_absa=400, dev_seed=42)
+    )
     params = EvalParams(datasets=SHORT, max_test_examples=5, seeds=[0])
     kw = dict(data_dir=bench, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "m", checkpoint_dir=None)
-    runs = {"hf": EvalModel(model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers", dtype="float32")),
-            "q8": EvalModel(model=str(out / entry["files"]["q8_0"]["path"]), engine=EngineConfig(backend="llamacpp"))}
+    runs = {
+        "hf": EvalModel(
+            model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers", dtype="float32")
+        ),
+        "q8": EvalModel(model=str(out / entry["files"]["q8_0"]["path"]), engine=EngineConfig(backend="llamacpp")),
+    }
     preds = {}
     for name, model in runs.items():
         sentibench_eval.run(name, params, model, **kw)
         preds[name] = pl.read_parquet(tmp_path / "eval" / name / "predictions.parquet")
     key = ["dataset", "seed", "example_id"]
-    both = preds["hf"].select(*key, "prediction").join(preds["q8"].select(*key, pl.col("prediction").alias("q8")), on=key)
+    both = (
+        preds["hf"].select(*key, "prediction").join(preds["q8"].select(*key, pl.col("prediction").alias("q8")), on=key)
+    )
     assert both.height == 30
     agreement = (both["prediction"] == both["q8"]).mean()
     assert agreement >= 0.95, both.filter(pl.col("prediction") != pl.col("q8"))

@@ -71,7 +71,13 @@ def test_clean_generation_config_is_greedy_and_penalty_free():
     from transformers import GenerationConfig
 
     noisy = GenerationConfig(
-        do_sample=True, temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.1, eos_token_id=[2, 9], bos_token_id=1
+        do_sample=True,
+        temperature=0.7,
+        top_p=0.8,
+        top_k=20,
+        repetition_penalty=1.1,
+        eos_token_id=[2, 9],
+        bos_token_id=1,
     )
     clean = clean_generation_config(_Model(noisy), _Tok())
     assert clean.do_sample is False
@@ -87,8 +93,13 @@ def _fake_convert(calls):
         hf_dir.mkdir(parents=True)
         (hf_dir / "config.json").write_text("{}")
         (hf_dir / "model.safetensors").write_bytes(b"w" * 10)
-        return {"architecture": "FakeForCausalLM", "n_params": 10, "vocab_size": 3, "dtype": dtype,
-                "timings_s": {"save": 0.1}}
+        return {
+            "architecture": "FakeForCausalLM",
+            "n_params": 10,
+            "vocab_size": 3,
+            "dtype": dtype,
+            "timings_s": {"save": 0.1},
+        }
 
     return convert
 

@@ -128,7 +128,9 @@ def test_part_template_without_i_is_rejected():
 
 
 def test_roles_and_materialize_must_be_registered():
-    with pytest.raises(ParamsError, match=r"teacher: 'nope' is not in the registry \(known: big, chunked, mine, tiny\)"):
+    with pytest.raises(
+        ParamsError, match=r"teacher: 'nope' is not in the registry \(known: big, chunked, mine, tiny\)"
+    ):
         parse_models_config(cfg(teacher="nope"))
     with pytest.raises(ParamsError, match="materialize: 'nope'"):
         parse_models_config(cfg(materialize=["nope"]))

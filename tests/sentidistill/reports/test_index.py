@@ -20,8 +20,11 @@ def test_index_links_everything_present(tmp_path: Path):
     plots.mkdir(parents=True)
     (metrics / "corpus.json").write_text(json.dumps(_corpus()))
     (metrics / "sentibench" / "base-student.json").write_text(
-        json.dumps({"avg": 33.3, "categories": {"BSA": 50.0, "MSA": 40.0, "FSA": 10.0}, "datasets": {}}))
-    (metrics / "training" / "knowdist.json").write_text(json.dumps({"global_step": 2, "first_loss": 3.1, "last_loss": 2.9}))
+        json.dumps({"avg": 33.3, "categories": {"BSA": 50.0, "MSA": 40.0, "FSA": 10.0}, "datasets": {}})
+    )
+    (metrics / "training" / "knowdist.json").write_text(
+        json.dumps({"global_step": 2, "first_loss": 3.1, "last_loss": 2.9})
+    )
     live = tmp_path / "dvclive" / "knowdist" / "plots" / "metrics"
     live.mkdir(parents=True)
     (live / "loss.tsv").write_text("step\tloss\n0\t3.1\n1\t2.9\n")  # DVCLive's format
@@ -36,8 +39,14 @@ def test_index_links_everything_present(tmp_path: Path):
         assert "<svg" in svg and "<script" not in svg
     md = (reports / "index.md").read_text()
     html = (reports / "index.html").read_text()
-    for link in ("sentibench_categories.png", "training_loss.png", "corpus_accounting.png", "sentibench.md",
-                 "../metrics/corpus.json", "../metrics/training/knowdist.json"):
+    for link in (
+        "sentibench_categories.png",
+        "training_loss.png",
+        "corpus_accounting.png",
+        "sentibench.md",
+        "../metrics/corpus.json",
+        "../metrics/training/knowdist.json",
+    ):
         assert link in md and link in html
     assert "| base-student | 50.0 (n=0) | 40.0 (n=0) | 10.0 (n=0) | 33.3 | 0 |" in md
     assert "| **total** | 100 | 2 | 3 | 1 | 1 | 93 |" in md
@@ -74,7 +83,8 @@ def test_numbers_carry_their_n_and_few_examples_are_marked_in_both_files(tmp_pat
     (metrics / "sentibench").mkdir(parents=True)
     ds = {"sst2": {"f1": 81.4, "n_examples": 120}, "imdb": {"f1": 100.0, "n_examples": 1}}
     (metrics / "sentibench" / "student.json").write_text(
-        json.dumps({"avg": 90.7, "categories": {"BSA": 90.7}, "datasets": ds}))
+        json.dumps({"avg": 90.7, "categories": {"BSA": 90.7}, "datasets": ds})
+    )
     build_index(Inputs(tmp_path, metrics, reports, tmp_path / "none"))
     md = (reports / "index.md").read_text()
     html = (reports / "index.html").read_text()

@@ -37,7 +37,9 @@ def main(workdir: str) -> None:
     engine = load_engine(model_paths(TINY_MODEL).hf_dir, EngineConfig(backend="transformers", dtype="float32"))
     frame = ingest_dataset(DATASETS[DATASET], RAW_SENTIBENCH, TEST_INGEST)
     test, pool = evaluate.select_tests({DATASET: frame}, PARAMS)[DATASET]
-    preds = evaluate.evaluate_dataset_seed(engine, get_spec(DATASET), test, pool, 0, PARAMS, checkpoint_dir=work / "ckpt")
+    preds = evaluate.evaluate_dataset_seed(
+        engine, get_spec(DATASET), test, pool, 0, PARAMS, checkpoint_dir=work / "ckpt"
+    )
     preds.write_parquet(work / "preds.parquet")
 
 

@@ -31,8 +31,28 @@ def test_eval_any_gguf_writes_the_stage_formats(tmp_path, tiny_model_paths, caps
 
     monkeypatch.setattr(sentidistill.paths, "SENTIBENCH_DATA", tmp_path / "not-ingested")
     out = tmp_path / "runs"
-    args = ["eval", "--model", str(tiny_model_paths.gguf_path), "--datasets", "sst2", "twitter", "--n", "6",
-            "--shots", "1", "--seeds", "0", "--partition", "all", "--threads", "2", "--out", str(out), "--name", "tiny"]
+    args = [
+        "eval",
+        "--model",
+        str(tiny_model_paths.gguf_path),
+        "--datasets",
+        "sst2",
+        "twitter",
+        "--n",
+        "6",
+        "--shots",
+        "1",
+        "--seeds",
+        "0",
+        "--partition",
+        "all",
+        "--threads",
+        "2",
+        "--out",
+        str(out),
+        "--name",
+        "tiny",
+    ]
     assert cli_main(args) == 0
     preds = pl.read_parquet(out / "tiny" / "predictions.parquet")
     PredictionsSchema.validate(preds)

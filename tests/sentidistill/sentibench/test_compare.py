@@ -41,13 +41,19 @@ def test_identical_predictions_give_a_zero_interval_and_only_shared_pairs_count(
 
 
 def test_example_missing_a_seed_is_left_out_and_generation_datasets_are_skipped():
-    a = _preds("a", "twitter", [("x", 0, "neutral", "neutral"), ("x", 1, "neutral", "neutral"), ("y", 0, "positive", "positive")])
+    a = _preds(
+        "a",
+        "twitter",
+        [("x", 0, "neutral", "neutral"), ("x", 1, "neutral", "neutral"), ("y", 0, "positive", "positive")],
+    )
     b = _preds("b", "twitter", [("x", 0, "neutral", "negative"), ("x", 1, "neutral", "neutral"), ("y", 0, "positive", "positive"),
                                 ("y", 1, "positive", "positive")])  # fmt: skip
     r = paired_dataset(a, b, "twitter", resamples=50, seed=0)
     assert r.n_examples == 1 and r.n_seeds == 2  # y lacks seed 1 in a
     fsa = pl.concat([_preds("a", "atsa", [("z", 0, "[]", "[]")]), a])
-    assert [x.dataset for x in compare(fsa, pl.concat([_preds("b", "atsa", [("z", 0, "[]", "[]")]), b]), resamples=10)] == ["twitter"]
+    assert [
+        x.dataset for x in compare(fsa, pl.concat([_preds("b", "atsa", [("z", 0, "[]", "[]")]), b]), resamples=10)
+    ] == ["twitter"]
     assert "| twitter | 1 × 2 |" in markdown([r], "a", "b")
 
 
@@ -60,7 +66,9 @@ def test_no_shared_examples_is_a_clear_error():
 
 def _many(model, dataset, n, wrong_every):
     labels = ["positive", "negative"]
-    return _preds(model, dataset, [(f"e{i}", 0, labels[i % 2], labels[(i + (i % wrong_every == 0)) % 2]) for i in range(n)])
+    return _preds(
+        model, dataset, [(f"e{i}", 0, labels[i % 2], labels[(i + (i % wrong_every == 0)) % 2]) for i in range(n)]
+    )
 
 
 def test_too_few_examples_give_no_interval_and_no_significance():
@@ -76,8 +84,12 @@ def test_too_few_examples_give_no_interval_and_no_significance():
 def test_mean_interval_resamples_every_dataset_and_brackets_the_mean():
     from sentidistill.sentibench.compare import comparison_json, mean_interval
 
-    res = compare(pl.concat([_many("a", "sst2", 80, 2), _many("a", "imdb", 60, 3)]),
-                  pl.concat([_many("b", "sst2", 80, 7), _many("b", "imdb", 60, 9)]), resamples=400, datasets=["sst2", "imdb"])
+    res = compare(
+        pl.concat([_many("a", "sst2", 80, 2), _many("a", "imdb", 60, 3)]),
+        pl.concat([_many("b", "sst2", 80, 7), _many("b", "imdb", 60, 9)]),
+        resamples=400,
+        datasets=["sst2", "imdb"],
+    )
     lo, hi = mean_interval(res)
     mean = sum(r.diff for r in res) / 2
     assert lo < mean < hi and hi - lo < max(r.ci_high - r.ci_low for r in res)  # averaging narrows it

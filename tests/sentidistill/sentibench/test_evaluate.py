@@ -5,14 +5,14 @@ import json
 import polars as pl
 import pytest
 
+from sentidistill.params import ParamsError, parse_section
 from sentidistill.sentibench.evaluate import (
-    EvalParams,
     PREDICTION_COLUMNS,
+    EvalParams,
     choose_scoring,
     stratified_subsample,
     summarize,
 )
-from sentidistill.params import ParamsError, parse_section
 
 
 def _test_frame(n_pos: int, n_neg: int) -> pl.DataFrame:

@@ -100,7 +100,9 @@ def test_atsa_gold_skips_null_targets_dedups_and_sorts_numerically():
 
 
 def test_asqp_gold_is_category_first():
-    row = {"quards": [{"aspect": "place", "category": "restaurant general", "sentiment": "positive", "opinion": "try"}] * 2}
+    row = {
+        "quards": [{"aspect": "place", "category": "restaurant general", "sentiment": "positive", "opinion": "try"}] * 2
+    }
     assert asqp_gold(row, "w") == [("restaurant general", "place", "try", "positive")]
 
 
@@ -140,7 +142,9 @@ def test_atsa_and_acsa_get_the_same_dev_rows(tmp_path):
     stats = ingest_all(tmp_path, tmp_path / "out", PARAMS, keys=["atsa", "acsa"])
     assert stats["datasets"]["atsa"]["splits"] == {"train": 4, "dev": 2, "test": 1}
     assert stats["rows_in"] == stats["rows_kept"] == 14 and stats["rows_rejected"] == 0
-    dev = {k: pl.read_parquet(tmp_path / "out" / f"{k}.parquet").filter(pl.col("split") == "dev") for k in ("atsa", "acsa")}
+    dev = {
+        k: pl.read_parquet(tmp_path / "out" / f"{k}.parquet").filter(pl.col("split") == "dev") for k in ("atsa", "acsa")
+    }
     assert dev["atsa"]["source_id"].to_list() == dev["acsa"]["source_id"].to_list()
     assert dev["atsa"]["label_text"][0] == "[('pizza', 'positive')]"
     assert dev["acsa"]["label_text"][0] == "[('food quality', 'positive')]"

@@ -89,14 +89,19 @@ def test_atsa_f1_by_hand():
         ("['ravioli', 'positive']", [("ravioli", "positive")]),  # a flat pair is one tuple
         ("('ravioli', 'positive')", [("ravioli", "positive")]),
         # strings are split at ',', '-' or '|' ...
-        ("['ravioli, positive', 'service-negative', 'service|negative']",
-         [("ravioli", "positive"), ("service", "negative"), ("service", "negative")]),
+        (
+            "['ravioli, positive', 'service-negative', 'service|negative']",
+            [("ravioli", "positive"), ("service", "negative"), ("service", "negative")],
+        ),
         # ... but two strings are first taken as one flat pair: ('ravioli, positive', 'service-negative')
         ("['ravioli, positive', 'service-negative']", [None]),
         ("[[('ravioli', 'positive')], [('service', 'negative')]]", [("service", "negative")]),  # last inner list
         ("[('pasta', 'positive')]", [None]),  # not in the sentence: False, still counted
         ("[(' ravioli ', 'positive ')]", [("ravioli", "positive")]),  # validated items are stripped
-        ("[(' ravioli ', 'positive '), ('a', 'b', 'c')]", [(" ravioli ", "positive "), ("a", "b", "c")]),  # raw, unstripped
+        (
+            "[(' ravioli ', 'positive '), ('a', 'b', 'c')]",
+            [(" ravioli ", "positive "), ("a", "b", "c")],
+        ),  # raw, unstripped
         ("[('ravioli', 'positive'), ('ravioli', 'positive')]", [("ravioli", "positive")] * 2),  # duplicates count
         ("Label: [('ravioli', 'positive')]", [("ravioli", "positive")]),  # ATSA/ACSA drop "Label:"
         ("[]", []),

@@ -47,10 +47,16 @@ def test_atsa_prompt_matches_table_15_layout():
 def test_pstance_prompt_names_query_target_and_demo_targets():
     # Table 14: the instruction names the query's target, each demo label its own target.
     demos = [
-        {"sentence": "Bernie though has ...", "label_text": "favor (opinion towards 'Bernie Sanders')",
-         "label_text_code": "favor(opinion towards 'Bernie Sanders')"},
-        {"sentence": "Sleepy Joe ...", "label_text": "against (opinion towards 'Joe Biden')",
-         "label_text_code": "against(opinion towards 'Joe Biden')"},
+        {
+            "sentence": "Bernie though has ...",
+            "label_text": "favor (opinion towards 'Bernie Sanders')",
+            "label_text_code": "favor(opinion towards 'Bernie Sanders')",
+        },
+        {
+            "sentence": "Sleepy Joe ...",
+            "label_text": "against (opinion towards 'Joe Biden')",
+            "label_text_code": "against(opinion towards 'Joe Biden')",
+        },
     ]
     query = {"sentence": "He's the ONLY ONE ...", "target": "Bernie Sanders"}
     expected = (
@@ -71,7 +77,11 @@ def test_pstance_prompt_names_query_target_and_demo_targets():
     # the authors' code (prompt_text: code, the default) writes no space before "("
     code = expected.replace(" (opinion towards", "(opinion towards")
     assert code != expected
-    assert build_prompt(DATASETS["pstance"], demos, query, "code") == code == build_prompt(DATASETS["pstance"], demos, query)
+    assert (
+        build_prompt(DATASETS["pstance"], demos, query, "code")
+        == code
+        == build_prompt(DATASETS["pstance"], demos, query)
+    )
 
 
 def test_pstance_query_without_target_is_an_error():

@@ -8,7 +8,24 @@ def _res(avg, imdb):
 def test_table2_has_every_dataset_column_and_deltas_against_the_baseline():
     md = table2_markdown({"base": _res(50.0, 60.0), "distilled": _res(55.5, 70.0)}, baseline="base")
     header = md.splitlines()[0]
-    for col in ["IMDb", "Yelp2", "SST2", "Twitter", "Irony", "Emoti.", "Stance", "Intim.", "ATSA", "ACSA", "ASQP", "SSA", "BSA", "MSA", "FSA", "Avg"]:
+    for col in [
+        "IMDb",
+        "Yelp2",
+        "SST2",
+        "Twitter",
+        "Irony",
+        "Emoti.",
+        "Stance",
+        "Intim.",
+        "ATSA",
+        "ACSA",
+        "ASQP",
+        "SSA",
+        "BSA",
+        "MSA",
+        "FSA",
+        "Avg",
+    ]:
         assert f" {col} " in header
     distilled = md.splitlines()[3]
     assert "70.00 (+10.00)" in distilled and "55.50 (+5.50)" in distilled

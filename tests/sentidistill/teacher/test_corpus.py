@@ -7,7 +7,9 @@ from tests.sentidistill.teacher.conftest import IDENTITY, requests, teacher_para
 
 
 def _run(reqs, tmp_path, **over):
-    return generate_table(reqs, teacher_params(**over), "knowdist", tmp_path / "cache", identity=IDENTITY, templater=False)
+    return generate_table(
+        reqs, teacher_params(**over), "knowdist", tmp_path / "cache", identity=IDENTITY, templater=False
+    )
 
 
 def test_only_missing_rows_reach_the_teacher(echo_engine, tmp_path):
@@ -82,9 +84,18 @@ def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_eve
     })  # fmt: skip
     out, st = apply_policy(df, ["empty", "parse_failed"], max_label_share=0.5)
     kept = out.filter(pl.col("keep"))
-    assert kept.filter(pl.col("label_set") == "basic")["parsed"].list.first().value_counts()["count"].to_list() == [2, 2]
-    assert kept.filter(pl.col("label_set") == "signed").height == 6 and kept.filter(pl.col("task") == "emotion").height == 1
-    assert st["excluded"] == {"teacher_error": 0, "empty": 1, "parse_failed": 0, "label_balance": 5} and st["max_label_share"] == 0.5
+    assert kept.filter(pl.col("label_set") == "basic")["parsed"].list.first().value_counts()["count"].to_list() == [
+        2,
+        2,
+    ]
+    assert (
+        kept.filter(pl.col("label_set") == "signed").height == 6
+        and kept.filter(pl.col("task") == "emotion").height == 1
+    )
+    assert (
+        st["excluded"] == {"teacher_error": 0, "empty": 1, "parse_failed": 0, "label_balance": 5}
+        and st["max_label_share"] == 0.5
+    )
     assert st["kept"] + sum(st["excluded"].values()) == df.height
     dropped = set(out.filter(pl.col("exclude_reason") == "label_balance")["prompt_id"])
     negatives = df.filter(pl.col("parsed").list.first() == "negative").sort("prompt_id")["prompt_id"].to_list()
@@ -104,9 +115,7 @@ def test_label_balance_is_refused_where_answers_have_no_labels(tmp_path):
 
 
 def test_gold_rows_skip_the_teacher(echo_engine, tmp_path):
-    reqs = requests(2).with_columns(
-        pl.Series("answer_source", ["teacher", "gold"]), pl.Series("gold", [None, "Yes."])
-    )
+    reqs = requests(2).with_columns(pl.Series("answer_source", ["teacher", "gold"]), pl.Series("gold", [None, "Yes."]))
     out, st = _run(reqs, tmp_path)
     assert len(echo_engine.calls) == 1 and st["gold_rows"] == 1
     assert out["response"][1] == "Yes." and out["engine"][1] == "gold"

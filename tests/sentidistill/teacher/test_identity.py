@@ -8,7 +8,6 @@ IDENT = {"backend": "llamacpp", "model": "m", "weights_sha256": "a" * 64}
 GREEDY = SamplingParams(max_new_tokens=16, temperature=0.0, top_p=1.0, seed=0)
 
 
-
 def test_key_is_stable_across_calls_and_dict_order():
     k1 = cache_key(IDENT, GREEDY, "hello")
     k2 = cache_key(dict(reversed(list(IDENT.items()))), GREEDY, "hello")

@@ -37,7 +37,9 @@ def test_colliding_first_tokens_fall_back_to_whole_label_likelihoods(tiny_llamac
     cands = ["disappointment", "disapproval"]  # GoEmotions labels that share their first SmolLM2 token
     first = [tiny_llamacpp_engine.tokenize(c, add_special_tokens=False)[0] for c in cands]
     assert first[0] == first[1]
-    scores = score_candidates(tiny_llamacpp_engine, _requests()["user_message"].to_list()[:2], cands, parse_special=False)
+    scores = score_candidates(
+        tiny_llamacpp_engine, _requests()["user_message"].to_list()[:2], cands, parse_special=False
+    )
     assert all(math.isclose(sum(math.exp(x) for x in s), 1.0, rel_tol=1e-5) and s[0] != s[1] for s in scores)
 
 

@@ -16,7 +16,7 @@ def test_same_as_transformers_apply_chat_template(model, system):
     except ModelNotMaterializedError as exc:  # CI materializes only the student
         pytest.skip(str(exc))
     tok = AutoTokenizer.from_pretrained(str(hf))
-    msg = "Analyze the overall sentiment of the following text.\n\nText: I {loved} it <3 \"really\""
+    msg = 'Analyze the overall sentiment of the following text.\n\nText: I {loved} it <3 "really"'
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": msg}]
     expected = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert ChatTemplater(hf, system)(msg) == expected

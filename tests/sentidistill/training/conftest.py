@@ -40,47 +40,54 @@ def make_knowdist(path: Path, n: int = 6, *, empty_rows: int = 1) -> pl.DataFram
     flags: list[str | None] = [None] * n
     for i in range(empty_rows):
         responses[i], flags[i] = "", "empty"
-    df = pl.DataFrame({
-        "prompt_id": [f"{i:016x}" for i in range(n)],
-        "text_id": [f"t{i}" for i in range(n)],
-        "domain": ["yelp"] * n,
-        "method": ["analyzing"] * n,
-        "perspective": ["BASIC"] * n,
-        "user_message": msgs,
-        **_gen_cols(msgs, responses, flags),
-        **_policy(flags, ("empty",)),
-    })
+    df = pl.DataFrame(
+        {
+            "prompt_id": [f"{i:016x}" for i in range(n)],
+            "text_id": [f"t{i}" for i in range(n)],
+            "domain": ["yelp"] * n,
+            "method": ["analyzing"] * n,
+            "perspective": ["BASIC"] * n,
+            "user_message": msgs,
+            **_gen_cols(msgs, responses, flags),
+            **_policy(flags, ("empty",)),
+        }
+    )
     return write_parquet(df, path, KNOWDIST_CORPUS)
 
 
 def make_icldist(path: Path, n: int = 6, *, parse_failed: int = 1) -> pl.DataFrame:
-    msgs = [f"Please perform sentiment classification task.\n\nSentence: it was {'good' if i % 2 else 'bad'} {i}\nOutput:"
-            for i in range(n)]
+    msgs = [
+        f"Please perform sentiment classification task.\n\nSentence: it was {'good' if i % 2 else 'bad'} {i}\nOutput:"
+        for i in range(n)
+    ]
     responses = ["positive" if i % 2 else "negative" for i in range(n)]
     errors: list[str | None] = [None] * n
     for i in range(parse_failed):
         responses[i], errors[i] = "maybe", "unknown_label"
     flags: list[str | None] = [None] * n
     reasons = ["parse_failed" if e else None for e in errors]
-    df = pl.DataFrame({
-        "prompt_id": [f"{i + 100:016x}" for i in range(n)],
-        "text_id": [f"s{i}" for i in range(n)],
-        "domain": ["twitter"] * n,
-        "task": ["sentiment"] * n,
-        "label_set": ["basic"] * n,
-        "instruction": ["full"] * n,
-        "format": ["basic"] * n,
-        "allowed_labels": [["positive", "negative", "neutral"]] * n,
-        "n_demos": [1] * n,
-        "answer_source": ["teacher"] * n,
-        "gold": [None] * n,
-        "user_message": msgs,
-        **_gen_cols(msgs, responses, flags),
-        "parsed": [[r] if e is None else [] for r, e in zip(responses, errors)],
-        "parse_error": errors,
-        "keep": [r is None for r in reasons],
-        "exclude_reason": reasons,
-    }, schema_overrides={"gold": pl.Utf8, "flag": pl.Utf8, "parse_error": pl.Utf8, "exclude_reason": pl.Utf8})
+    df = pl.DataFrame(
+        {
+            "prompt_id": [f"{i + 100:016x}" for i in range(n)],
+            "text_id": [f"s{i}" for i in range(n)],
+            "domain": ["twitter"] * n,
+            "task": ["sentiment"] * n,
+            "label_set": ["basic"] * n,
+            "instruction": ["full"] * n,
+            "format": ["basic"] * n,
+            "allowed_labels": [["positive", "negative", "neutral"]] * n,
+            "n_demos": [1] * n,
+            "answer_source": ["teacher"] * n,
+            "gold": [None] * n,
+            "user_message": msgs,
+            **_gen_cols(msgs, responses, flags),
+            "parsed": [[r] if e is None else [] for r, e in zip(responses, errors)],
+            "parse_error": errors,
+            "keep": [r is None for r in reasons],
+            "exclude_reason": reasons,
+        },
+        schema_overrides={"gold": pl.Utf8, "flag": pl.Utf8, "parse_error": pl.Utf8, "exclude_reason": pl.Utf8},
+    )
     return write_parquet(df, path, ICLDIST_CORPUS)
 
 
@@ -118,9 +125,19 @@ def make_tiny_llama(models_dir: Path, tokenizer_dir: Path) -> Path:
         if src.exists():
             shutil.copy(src, hf / name)
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=49152, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
-                      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    cfg = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
     LlamaForCausalLM(cfg).save_pretrained(hf)
     (root / "manifest.json").write_text(json.dumps({"name": "tiny-llama", "hf_dir": "hf", "gguf": None}))
     return root

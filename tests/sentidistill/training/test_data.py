@@ -28,13 +28,16 @@ def test_max_rows_is_seeded_and_counted(corpora):
 
 def test_missing_corpus_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="teacher_generate@knowdist"):
-        load_records(["knowdist"], chat_template=True, max_rows=None, seed=0,
-                     paths={"knowdist": tmp_path / "nope.parquet"})
+        load_records(
+            ["knowdist"], chat_template=True, max_rows=None, seed=0, paths={"knowdist": tmp_path / "nope.parquet"}
+        )
 
 
 def test_plain_format():
     assert to_record("Sentence: x\nOutput:", "positive", chat_template=False) == {
-        "prompt": "Sentence: x\nOutput:", "completion": " positive"}
+        "prompt": "Sentence: x\nOutput:",
+        "completion": " positive",
+    }
 
 
 def _prepared(records, tokenizer_dir, tmp_path, max_length=256):
@@ -113,7 +116,9 @@ def test_demo_label_loss_trains_every_demonstration_label_and_the_answer(chat_te
 def test_demo_label_loss_marks_only_sentiment_and_emotion_rows(corpora):
     recs, stats = load_records(["icldist"], chat_template=False, max_rows=None, seed=0, paths=corpora,
                                demo_label_loss=True)  # fmt: skip
-    assert all("label_spans" in r for r in recs) and stats["demo_label_targets"] == sum(len(r["label_spans"]) for r in recs)
+    assert all("label_spans" in r for r in recs) and stats["demo_label_targets"] == sum(
+        len(r["label_spans"]) for r in recs
+    )
 
 
 def test_pretokenized_rows_are_measured_and_dropped_by_their_own_length(tiny_llama):

@@ -19,8 +19,16 @@ def _cfg(base_model: str, mode: str = "two_stage", **stage_updates):
     data = copy.deepcopy(load_params()["training"])
     data.update(profile="default", mode=mode, base_model=base_model, save_steps=1, save_total_limit=5)
     for stage in ("knowdist", "icldist"):
-        data[stage].update(epochs=1, batch_size=1, per_device_batch_size=1, precision="fp32", max_length=256,
-                           warmup_ratio=0.0, max_rows=None, **stage_updates)
+        data[stage].update(
+            epochs=1,
+            batch_size=1,
+            per_device_batch_size=1,
+            precision="fp32",
+            max_length=256,
+            warmup_ratio=0.0,
+            max_rows=None,
+            **stage_updates,
+        )
     return load_training_params({"training": data})
 
 
@@ -29,8 +37,9 @@ def _dirs(tmp_path, models_root):
     models.mkdir(exist_ok=True)
     if not (models / models_root.name).exists():
         shutil.copytree(models_root, models / models_root.name)
-    return dict(models_dir=models, cache_dir=tmp_path / "cache", plots_dir=tmp_path / "plots",
-                metrics_dir=tmp_path / "metrics")
+    return dict(
+        models_dir=models, cache_dir=tmp_path / "cache", plots_dir=tmp_path / "plots", metrics_dir=tmp_path / "metrics"
+    )
 
 
 def test_two_stages_write_model_folders_plots_metrics(tmp_path, tiny_llama, corpora):
