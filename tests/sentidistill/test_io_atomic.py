@@ -300,7 +300,7 @@ def test_a_full_disk_during_the_classifier_export_keeps_the_previous_export(tmp_
     student.mkdir()
     (student / "model.safetensors").write_bytes(b"weights")
     (student / SUMMARY).write_text("{}")
-    monkeypatch.setattr(report, "model_card", lambda summary, md: f"card {md}\n")
+    monkeypatch.setattr(report, "model_card", lambda summary, md, front=None: f"card {md}\n")
     out = tmp_path / "sentidistill-classifier"
     report.export_model(student, out, "first")
     before = _contents(out)
