@@ -14,6 +14,7 @@ examples/s and file size. ``ratio`` = examples/s of the Ollama variant / transfo
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,23 +23,20 @@ import polars as pl
 
 from bench._common import write_result
 from sentidistill.models.gguf import GGUFParams, export_gguf
-from sentidistill.params import load_params
+from sentidistill.params import load_section
 from sentidistill.sentibench import adhoc
 
 CLASSIFICATION = ["imdb", "yelp2", "sst2", "twitter", "irony18", "emotion20", "pstance", "intimacy"]
 LONG = ("imdb", "yelp2")  # 4-shot prompts of ~1.5K tokens: ~12 s each on llama.cpp's portable AVX2 build
 
 
-def gguf_files(model: Path, work: Path) -> tuple[dict[str, Path], dict[str, Any]]:
+def gguf_files(model: Path, manifest: dict[str, Any], work: Path) -> tuple[dict[str, Path], dict[str, Any]]:
     """The model's exported GGUF files (variant -> path), exporting them into ``work`` if absent."""
-    import json
-
-    manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
     if (entry := manifest.get("gguf_export")) and all(
         (model / "gguf" / f["path"]).is_file() for f in entry["files"].values()
     ):
         return {v: model / "gguf" / f["path"] for v, f in entry["files"].items()}, entry
-    params = GGUFParams.model_validate((load_params().get("export") or {}).get("gguf") or {})
+    params = load_section("export.gguf", GGUFParams)
     hf = model / manifest.get("hf_dir", ".")
     entry = export_gguf(hf, work, model.name, params, chat_template=bool(manifest.get("chat_template")))
     return {v: work / f["path"] for v, f in entry["files"].items()}, entry
@@ -89,10 +87,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        files, entry = gguf_files(args.model, work / "gguf")
-        import json
-
         manifest = json.loads((args.model / "manifest.json").read_text(encoding="utf-8"))
+        files, entry = gguf_files(args.model, manifest, work / "gguf")
         hf = args.model / manifest.get("hf_dir", ".")
         ref, ref_summary, ref_s = evaluate(
             str(hf), "transformers-fp32", work / "runs", args.n, args.n_long, "transformers"
