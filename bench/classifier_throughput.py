@@ -34,8 +34,8 @@ import numpy as np
 import polars as pl
 
 from bench._common import write_result
+from schemas.sentibench_datasets import get_spec
 from sentidistill import paths
-from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.evaluate import (
     EvalModel,
     EvalParams,

@@ -20,9 +20,14 @@ import functools
 import pandera.polars as pa
 import polars as pl
 
-from sentidistill.classifier.parse import PARSE_ERRORS, PARSE_METHODS
-from sentidistill.sentibench.datasets import DATASETS
-from sentidistill.teacher.artifacts import FINISH_REASONS, FLAGS
+from schemas.sentibench_datasets import DATASETS
+from schemas.teacher import FINISH_REASONS, FLAGS
+
+#: Why a teacher answer gave no label (sentidistill/classifier/parse.py).
+PARSE_ERRORS = ("empty", "no_json", "bad_json", "missing_label", "unknown_label")
+#: How a label was read.
+#: label_scores: no answer to parse, the argmax of the teacher's label scores (classifier.labels.method: score)
+PARSE_METHODS = ("json", "lenient", "regex", "label_scores")
 
 _HEX16 = pa.Check.str_matches(r"^[0-9a-f]{16}$")
 _SHA256 = pa.Check.str_matches(r"^[0-9a-f]{64}$")

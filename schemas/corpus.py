@@ -29,17 +29,34 @@ normalized  the text after per-domain normalization (never empty)
 
 from __future__ import annotations
 
+import hashlib
+
 import pandera.polars as pa
 import polars as pl
 
-from sentidistill.corpus.artifacts import (
-    DUPLICATE_KINDS,
-    ID_BYTES,
-    MATCH_METHODS,
-    POOL_NAMES,
-    REJECT_REASONS,
-    content_id,
+#: Why a raw line was rejected, in the order the checks run (see sentidistill/corpus/ingest.py).
+REJECT_REASONS = (
+    "invalid_utf8",
+    "bad_json",
+    "not_object",
+    "missing_text",
+    "non_string_text",
+    "missing_domain",
+    "empty",
+    "too_short",
+    "too_long",
 )
+DUPLICATE_KINDS = ("exact", "near")
+MATCH_METHODS = ("exact", "ngram", "minhash")
+POOL_NAMES = ("knowdist", "icldist")
+
+#: Bytes of the content-hash id (16 hex chars: a collision needs ~4e9 distinct texts).
+ID_BYTES = 8
+
+
+def content_id(normalized: str) -> str:
+    """Stable id of a text: BLAKE2b of its normalized form (same text, same id, on every machine)."""
+    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=ID_BYTES).hexdigest()
 
 
 def _non_empty(data: pa.PolarsData) -> pl.LazyFrame:

@@ -40,7 +40,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from sentidistill.sentibench.datasets import (
+from schemas.sentibench_datasets import (
     ACSA_CATEGORIES,
     ASQP_CATEGORIES,
     DATASETS,

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pandera.polars as pa
 import polars as pl
 
-from sentidistill.sentibench.datasets import DATASETS
-from sentidistill.sentibench.parsing import ParseStatus
+from schemas.sentibench_datasets import DATASETS
+
+
+class ParseStatus(StrEnum):
+    OK = "ok"
+    REPAIRED = "repaired"
+    PARTIAL = "partial"
+    EMPTY_LIST = "empty_list"
+    UNPARSEABLE = "unparseable"
+    #: ``parser: official`` only: the authors' scorer would crash on this answer (a
+    #: non-string field); scored as unparseable (no predictions) and counted apart
+    SCORER_CRASH = "scorer_crash"
+
+
+#: How an answer was scored (sentidistill/sentibench/evaluate.py).
+SCORINGS = ("first_token", "full_loglik", "generate")
 
 PredictionsSchema = pa.DataFrameSchema(
     {
@@ -16,7 +32,7 @@ PredictionsSchema = pa.DataFrameSchema(
         "example_id": pa.Column(pl.String, pa.Check.str_length(min_value=1)),
         "prompt_hash": pa.Column(pl.String, pa.Check.str_length(16, 16)),
         "n_prompt_tokens": pa.Column(pl.Int64, pa.Check.gt(0)),
-        "scoring": pa.Column(pl.String, pa.Check.isin(["first_token", "full_loglik", "generate"])),
+        "scoring": pa.Column(pl.String, pa.Check.isin(list(SCORINGS))),
         "raw_output": pa.Column(pl.String),
         # label scores (logits or log-likelihoods) in the dataset's label order; null for generation
         "label_scores": pa.Column(pl.List(pl.Float64), nullable=True),

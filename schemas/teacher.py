@@ -23,9 +23,19 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from sentidistill.icldist.parse import PARSE_ERRORS
-from sentidistill.knowdist.prompts import METHODS, PERSPECTIVES
-from sentidistill.teacher.artifacts import CACHED_FINISH_REASONS, EXCLUDE_REASONS, FINISH_REASONS, FLAGS
+#: KnowDist prompt axes (Tables 9-10): two methods x five perspectives.
+METHODS = ("analyzing", "rewriting")
+PERSPECTIVES = ("BASIC", "TARGET", "EXPRESSION", "EMOTION", "BACKGROUND")
+#: Why an ICLDist answer gave no label (sentidistill/icldist/parse.py).
+PARSE_ERRORS = ("empty", "unknown_label", "no_label", "multiple_labels", "not_a_list")
+#: "label_scores": no decoding, the label read from the teacher's next-token scores (teacher/scoring.py)
+#: "error": the engine failed on the row after its retries (never in the cache; a rerun retries it)
+FINISH_REASONS = ("stop", "length", "label_scores", "error")
+CACHED_FINISH_REASONS = tuple(r for r in FINISH_REASONS if r != "error")
+FLAGS = ("empty", "truncated", "teacher_error")
+#: Reasons a row leaves the training set, in the order they are checked ("teacher_error"
+#: always applies: such a row has no answer).
+EXCLUDE_REASONS = ("teacher_error", "empty", "truncated", "parse_failed", "label_balance")
 
 _HEX16 = pa.Check.str_matches(r"^[0-9a-f]{16}$")
 _SHA256 = pa.Check.str_matches(r"^[0-9a-f]{64}$")

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from schemas.sentibench import schema_for
+from schemas.sentibench_datasets import get_spec
 from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill import paths
 from sentidistill.engines import load_engine
@@ -21,7 +22,6 @@ from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import ParamsError, load_params, parse_section
 from sentidistill.provenance import code_revision, library_versions, repo_relative
-from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.evaluate import EvalModel, EvalParams, effective_config, evaluate_model, summarize
 
 log = get_logger(__name__)

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from schemas.sentibench_datasets import DATASETS
 from sentidistill.headline import write_stats
 from sentidistill.log import get_logger
 from sentidistill.params import load_section
 from sentidistill.paths import RAW_SENTIBENCH, SENTIBENCH_DATA, STATS, require_pulled
-from sentidistill.sentibench.datasets import DATASETS
 from sentidistill.sentibench.ingest import IngestParams, ingest_all
 
 log = get_logger("stages.sentibench_ingest")

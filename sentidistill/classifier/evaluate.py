@@ -25,12 +25,12 @@ import polars as pl
 
 from schemas.classifier import PREDICTIONS
 from schemas.sentibench import schema_for
+from schemas.sentibench_datasets import get_spec
 from sentidistill.classifier.config import ClassifierEvalParams
 from sentidistill.classifier.predict import EncoderClassifier
 from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
-from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.evaluate import stratified_subsample
 from sentidistill.sentibench.metrics import classification_scores
 

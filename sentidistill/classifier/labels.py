@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from schemas.classifier import labels_schema
+from schemas.columns import column_names
 from schemas.corpus import CORPUS_CLEAN, POOL
 from sentidistill.classifier.config import LabelParams
 from sentidistill.classifier.parse import PARSE_ERRORS, LabelMatcher, parse_answer
@@ -140,11 +141,7 @@ def parse_table(generated: pl.DataFrame, params: LabelParams) -> pl.DataFrame:
 
 # No cache_hit column: the labels file must not depend on the run's history (a resumed and an
 # uninterrupted run write the same bytes); the stats JSON counts the cache hits.
-OUTPUT_COLUMNS = (
-    "prompt_id", "text_id", "domain", "text", "user_message", "key", "engine", "response", "finish_reason",
-    "n_completion_tokens", "flag", "label", "label_id", "raw_label", "rationale",
-    "parse_method", "parse_error", "soft_probs",
-)  # fmt: skip
+OUTPUT_COLUMNS = column_names(labels_schema())
 
 
 def _counts(s: pl.Series) -> dict[str, int]:

@@ -33,11 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: Why an answer gave no label.
-PARSE_ERRORS = ("empty", "no_json", "bad_json", "missing_label", "unknown_label")
-#: How a label was read.
-#: label_scores: no answer to parse, the argmax of the teacher's label scores (classifier.labels.method: score)
-PARSE_METHODS = ("json", "lenient", "regex", "label_scores")
+from schemas.classifier import PARSE_ERRORS, PARSE_METHODS  # noqa: F401  (the contract owns the value sets)
 
 _STRIP = " \t\r\n'\"`.,;:!?*()[]{}<>"
 _SMART = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})

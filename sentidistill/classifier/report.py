@@ -22,13 +22,13 @@ from typing import Any
 import polars as pl
 
 from schemas.classifier import PREDICTIONS
+from schemas.sentibench_datasets import get_spec
 from sentidistill.classifier.evaluate import STUDENT, UNTRAINED
 from sentidistill.classifier.train import CARD, SUMMARY, model_card
 from sentidistill.headline import write_stats
 from sentidistill.io import atomic_folder, read_parquet, write_text
 from sentidistill.log import get_logger
 from sentidistill.models.card import CardParams, front_matter, model_index
-from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.metrics import classification_scores
 
 log = get_logger(__name__)

@@ -1,5 +1,6 @@
-"""Names, columns and value sets of the corpus artifacts (shared by the stages and
-``schemas/corpus.py``, so that no stage imports another stage's code just for a constant).
+"""File names and column orders of the corpus artifacts (shared by the stages, so that no
+stage imports another stage's code just for a constant). Columns and value sets come from
+``schemas/corpus.py``, the contract.
 
 =====================  ==============================================  =================================
 stage                  writes (under ``data/corpus/``)                 stats
@@ -14,7 +15,14 @@ corpus_pools           knowdist_pool, icldist_pool                     stats/cor
 
 from __future__ import annotations
 
-import hashlib
+from schemas.columns import column_names
+from schemas.corpus import (
+    CORPUS_CONTAMINATED,
+    CORPUS_DUPLICATES,
+    CORPUS_NORMALIZED,
+    CORPUS_REJECTED,
+    POOL,
+)
 
 NORMALIZED = "corpus_normalized.parquet"
 REJECTED = "corpus_rejected.parquet"
@@ -25,40 +33,8 @@ CONTAMINATED = "corpus_contaminated.parquet"
 POOL_FILES = {"knowdist": "knowdist_pool.parquet", "icldist": "icldist_pool.parquet"}
 
 #: Column order of the corpus artifacts (normalized, deduplicated, clean); the others extend it.
-CORPUS_COLUMNS = ("row", "id", "domain", "source", "origin", "file", "line", "text", "normalized")
-REJECTED_COLUMNS = ("file", "line", "origin", "domain", "source", "reason", "detail", "snippet")
-DUPLICATE_COLUMNS = (*CORPUS_COLUMNS, "kind", "kept_row", "kept_id", "jaccard")
-CONTAMINATED_COLUMNS = (
-    *CORPUS_COLUMNS,
-    "method",
-    "bench_dataset",
-    "bench_split",
-    "bench_index",
-    "bench_sentence",
-    "similarity",
-)
-POOL_COLUMNS = (*CORPUS_COLUMNS, "pool", "pool_rank")
-
-#: Why a raw line was rejected, in the order the checks run (see sentidistill/corpus/ingest.py).
-REJECT_REASONS = (
-    "invalid_utf8",
-    "bad_json",
-    "not_object",
-    "missing_text",
-    "non_string_text",
-    "missing_domain",
-    "empty",
-    "too_short",
-    "too_long",
-)
-DUPLICATE_KINDS = ("exact", "near")
-MATCH_METHODS = ("exact", "ngram", "minhash")
-POOL_NAMES = ("knowdist", "icldist")
-
-#: Bytes of the content-hash id (16 hex chars: a collision needs ~4e9 distinct texts).
-ID_BYTES = 8
-
-
-def content_id(normalized: str) -> str:
-    """Stable id of a text: BLAKE2b of its normalized form (same text, same id, on every machine)."""
-    return hashlib.blake2b(normalized.encode("utf-8"), digest_size=ID_BYTES).hexdigest()
+CORPUS_COLUMNS = column_names(CORPUS_NORMALIZED)
+REJECTED_COLUMNS = column_names(CORPUS_REJECTED)
+DUPLICATE_COLUMNS = column_names(CORPUS_DUPLICATES)
+CONTAMINATED_COLUMNS = column_names(CORPUS_CONTAMINATED)
+POOL_COLUMNS = column_names(POOL)

@@ -33,9 +33,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from schemas.corpus import CORPUS_CLEAN, CORPUS_CONTAMINATED, CORPUS_DEDUPLICATED
+from schemas.corpus import CORPUS_CLEAN, CORPUS_CONTAMINATED, CORPUS_DEDUPLICATED, MATCH_METHODS
 from sentidistill.corpus.accounting import account
-from sentidistill.corpus.artifacts import CLEAN, CONTAMINATED, CONTAMINATED_COLUMNS, DEDUPLICATED, MATCH_METHODS
+from sentidistill.corpus.artifacts import CLEAN, CONTAMINATED, CONTAMINATED_COLUMNS, DEDUPLICATED
 from sentidistill.corpus.minhash import (
     MinHashParams,
     Tokens,

@@ -30,16 +30,9 @@ from typing import Any
 import polars as pl
 from pydantic import Field, model_validator
 
-from schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED
+from schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED, REJECT_REASONS, content_id
 from sentidistill.corpus.accounting import account
-from sentidistill.corpus.artifacts import (
-    CORPUS_COLUMNS,
-    NORMALIZED,
-    REJECT_REASONS,
-    REJECTED,
-    REJECTED_COLUMNS,
-    content_id,
-)
+from sentidistill.corpus.artifacts import CORPUS_COLUMNS, NORMALIZED, REJECTED, REJECTED_COLUMNS
 from sentidistill.corpus.normalize import NormalizeParams, normalize_series
 from sentidistill.headline import write_stats
 from sentidistill.io import write_parquet

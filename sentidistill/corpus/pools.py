@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from schemas.corpus import CORPUS_CLEAN, POOL
+from schemas.corpus import CORPUS_CLEAN, POOL, POOL_NAMES
 from sentidistill.corpus.accounting import account, corpus_accounting
 from sentidistill.corpus.artifacts import (
     CLEAN,
@@ -31,7 +31,6 @@ from sentidistill.corpus.artifacts import (
     NORMALIZED,
     POOL_COLUMNS,
     POOL_FILES,
-    POOL_NAMES,
     REJECTED,
 )
 from sentidistill.corpus.ingest import IngestParams, count_lines, require_sources, resolve

@@ -27,6 +27,8 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, model_validator
 
+from schemas.columns import column_dtypes
+from schemas.teacher import ICLDIST_PROMPTS
 from sentidistill.icldist.formats import SENTIMENT_CANONICAL, FormatParams
 from sentidistill.icldist.parse import Parsed, parse_multi, parse_single, render_multi
 from sentidistill.knowdist.prompts import prompt_id
@@ -35,20 +37,7 @@ from sentidistill.params import StrictModel
 Task = Literal["sentiment", "emotion", "natinst"]
 
 #: Columns of the ICLDist prompt table (schemas/teacher.py ICLDIST_PROMPTS), in order.
-ICL_PROMPT_COLUMNS = {
-    "prompt_id": pl.Utf8,
-    "text_id": pl.Utf8,
-    "domain": pl.Utf8,
-    "task": pl.Utf8,
-    "label_set": pl.Utf8,
-    "instruction": pl.Utf8,
-    "format": pl.Utf8,
-    "allowed_labels": pl.List(pl.Utf8),
-    "n_demos": pl.Int64,
-    "answer_source": pl.Utf8,
-    "gold": pl.Utf8,
-    "user_message": pl.Utf8,
-}
+ICL_PROMPT_COLUMNS = column_dtypes(ICLDIST_PROMPTS)
 
 Instruction = Literal["full", "minimized"]
 

@@ -31,13 +31,17 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, model_validator
 
+from schemas.columns import column_dtypes
+from schemas.teacher import KNOWDIST_PROMPTS
+from schemas.teacher import METHODS as _SCHEMA_METHODS
+from schemas.teacher import PERSPECTIVES as _SCHEMA_PERSPECTIVES
 from sentidistill.params import StrictModel
 
 Method = Literal["analyzing", "rewriting"]
 Perspective = Literal["BASIC", "TARGET", "EXPRESSION", "EMOTION", "BACKGROUND"]
 
-METHODS: tuple[Method, ...] = ("analyzing", "rewriting")
-PERSPECTIVES: tuple[Perspective, ...] = ("BASIC", "TARGET", "EXPRESSION", "EMOTION", "BACKGROUND")
+METHODS: tuple[Method, ...] = _SCHEMA_METHODS  # type: ignore[assignment]
+PERSPECTIVES: tuple[Perspective, ...] = _SCHEMA_PERSPECTIVES  # type: ignore[assignment]
 
 _REWRITE_TAIL = "Prior to presenting the rewritten version, outline your thought process for the rephrasing."
 
@@ -159,9 +163,8 @@ def build_prompts(pool: pl.DataFrame, params: KnowDistPromptParams) -> tuple[pl.
             )
     df = pl.DataFrame(
         rows,
-        schema={"prompt_id": pl.Utf8, "text_id": pl.Utf8, "domain": pl.Utf8, "method": pl.Utf8,
-                "perspective": pl.Utf8, "user_message": pl.Utf8},
-    )  # fmt: skip
+        schema=column_dtypes(KNOWDIST_PROMPTS),
+    )
     stats = {
         "pool_texts": n_pool,
         "skipped_too_long": too_long,

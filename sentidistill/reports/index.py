@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schemas.sentibench_datasets import CATEGORIES
 from sentidistill.io import write_text
 from sentidistill.log import get_logger
 from sentidistill.reports.plots import plot_corpus_accounting, plot_training_loss, read_live_loss
-from sentidistill.sentibench.datasets import CATEGORIES
 
 log = get_logger(__name__)
 
@@ -54,7 +54,7 @@ def _n_examples(res: Mapping[str, Any]) -> int:
 
 def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]], bool]:
     """Per category: F1 and the examples behind it; marked where a dataset of it has few examples."""
-    from sentidistill.sentibench.datasets import DATASETS
+    from schemas.sentibench_datasets import DATASETS
 
     header = ["model", *CATEGORIES, "Avg", "examples"]
     rows, few = [], False
@@ -77,7 +77,7 @@ def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[s
 
 def _dataset_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]], bool]:
     """Per dataset and model: F1 with its n (the table of reports/sentibench.md, inline)."""
-    from sentidistill.sentibench.datasets import DATASETS
+    from schemas.sentibench_datasets import DATASETS
 
     models = list(results)
     header = ["dataset", "category", *models]

@@ -26,10 +26,10 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from schemas.sentibench_datasets import get_spec
 from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.io import read_parquet, write_text
 from sentidistill.params import StrictModel
-from sentidistill.sentibench.datasets import get_spec
 from sentidistill.sentibench.metrics import macro_f1
 
 PREDICTIONS_FILE = "predictions.parquet"

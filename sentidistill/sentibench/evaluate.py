@@ -33,14 +33,8 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from sentidistill.engines import Engine, EngineConfig, GenerationParams
-from sentidistill.faults import failpoint
-from sentidistill.io import write_parquet
-from sentidistill.log import get_logger, progress_bar
-from sentidistill.params import StrictModel
-from sentidistill.sentibench import metrics as M
-from sentidistill.sentibench import official
-from sentidistill.sentibench.datasets import (
+from schemas.columns import column_dtypes
+from schemas.sentibench_datasets import (
     CATEGORIES,
     DATASETS,
     DEFAULT_PROMPT_TEXT,
@@ -48,6 +42,14 @@ from sentidistill.sentibench.datasets import (
     PromptText,
     get_spec,
 )
+from schemas.sentibench_predictions import PredictionsSchema
+from sentidistill.engines import Engine, EngineConfig, GenerationParams
+from sentidistill.faults import failpoint
+from sentidistill.io import write_parquet
+from sentidistill.log import get_logger, progress_bar
+from sentidistill.params import StrictModel
+from sentidistill.sentibench import metrics as M
+from sentidistill.sentibench import official
 from sentidistill.sentibench.parsing import ParseStatus, answer_end, parse_fsa_output
 from sentidistill.sentibench.prompts import build_prompt, demos_for
 
@@ -380,19 +382,8 @@ def parse_predictions(
     )
 
 
-PREDICTION_COLUMNS: dict[str, Any] = {
-    "dataset": pl.String,
-    "seed": pl.Int64,
-    "example_id": pl.String,
-    "prompt_hash": pl.String,
-    "n_prompt_tokens": pl.Int64,
-    "scoring": pl.String,
-    "raw_output": pl.String,
-    "label_scores": pl.List(pl.Float64),
-    "prediction": pl.String,
-    "gold": pl.String,
-    "parse_status": pl.String,
-}
+#: Columns of the cached prediction chunks: the predictions schema without the model column.
+PREDICTION_COLUMNS = column_dtypes(PredictionsSchema, drop=("model",))
 
 
 def partition_test(test: pl.DataFrame, params: EvalParams, stratify: str | None) -> pl.DataFrame:

@@ -22,10 +22,7 @@ import polars as pl
 from pydantic import Field
 
 from schemas.sentibench import frame_dtypes, schema_for
-from sentidistill.io import write_parquet
-from sentidistill.log import get_logger
-from sentidistill.params import StrictModel
-from sentidistill.sentibench.datasets import (
+from schemas.sentibench_datasets import (
     ACSA_CATEGORIES,
     ASQP_CATEGORIES,
     DATASETS,
@@ -36,6 +33,9 @@ from sentidistill.sentibench.datasets import (
     PromptText,
     stance_label_text,
 )
+from sentidistill.io import write_parquet
+from sentidistill.log import get_logger
+from sentidistill.params import StrictModel
 
 log = get_logger(__name__)
 

@@ -27,21 +27,10 @@ import ast
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from sentidistill.sentibench.datasets import DatasetSpec
-
-
-class ParseStatus(StrEnum):
-    OK = "ok"
-    REPAIRED = "repaired"
-    PARTIAL = "partial"
-    EMPTY_LIST = "empty_list"
-    UNPARSEABLE = "unparseable"
-    #: ``parser: official`` only: the authors' scorer would crash on this answer (a
-    #: non-string field); scored as unparseable (no predictions) and counted apart
-    SCORER_CRASH = "scorer_crash"
+from schemas.sentibench_datasets import DatasetSpec
+from schemas.sentibench_predictions import ParseStatus
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import Field
 
+from schemas.sentibench_datasets import CATEGORIES, DATASETS
 from sentidistill.params import StrictModel
-from sentidistill.sentibench.datasets import CATEGORIES, DATASETS
 
 
 class ReportParams(StrictModel):

@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from schemas.columns import column_dtypes
 from schemas.teacher import CACHE_SHARD
 from sentidistill.faults import failpoint
 from sentidistill.io import abandoned_temp_files, write_parquet
@@ -33,14 +34,7 @@ from sentidistill.log import get_logger
 
 log = get_logger(__name__)
 
-SHARD_COLUMNS = {
-    "key": pl.Utf8,
-    "response": pl.Utf8,
-    "n_prompt_tokens": pl.Int64,
-    "n_completion_tokens": pl.Int64,
-    "finish_reason": pl.Utf8,
-    "engine": pl.Utf8,
-}
+SHARD_COLUMNS = column_dtypes(CACHE_SHARD)
 
 
 CORRUPT_DIR = "corrupt"

@@ -18,8 +18,8 @@ from typing import Any
 
 import polars as pl
 
+from schemas.teacher import EXCLUDE_REASONS, FINISH_REASONS, FLAGS
 from sentidistill.log import get_logger
-from sentidistill.teacher.artifacts import EXCLUDE_REASONS, FINISH_REASONS, FLAGS
 from sentidistill.teacher.cache import TeacherCache
 from sentidistill.teacher.config import TeacherParams
 from sentidistill.teacher.identity import cache_key, identity_label, row_seed, teacher_identity

@@ -105,7 +105,7 @@ def sentibench_section(results: Mapping[str, Mapping[str, Any]], baseline: str |
 
 def usage_snippet(folder_name: str, prompt_text: str) -> str:
     """How to prompt the student: the SentiBench prompt format, built by the evaluation's own code."""
-    from sentidistill.sentibench.datasets import get_spec
+    from schemas.sentibench_datasets import get_spec
     from sentidistill.sentibench.prompts import build_prompt
 
     spec = get_spec("sst2")
@@ -163,7 +163,7 @@ def model_card(manifest: Mapping[str, Any], *, card: CardParams, base_origin: st
                sentibench_md: str, model_results: Mapping[str, Any] | None, gguf_md: str,
                usage_md: str, min_n: int) -> str:  # fmt: skip
     """The card: hub metadata + what the model is, how to prompt it and what it scores."""
-    from sentidistill.sentibench.datasets import get_spec
+    from schemas.sentibench_datasets import get_spec
 
     base = manifest["base_model"]
     upstream = card.upstream.get(base)

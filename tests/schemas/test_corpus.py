@@ -6,8 +6,7 @@ import pandera.errors
 import polars as pl
 import pytest
 
-from schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES, CORPUS_NORMALIZED, CORPUS_REJECTED, POOL
-from sentidistill.corpus.artifacts import content_id
+from schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES, CORPUS_NORMALIZED, CORPUS_REJECTED, POOL, content_id
 
 
 def corpus(texts: list[str]) -> pl.DataFrame:

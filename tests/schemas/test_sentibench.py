@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from schemas.sentibench import SCHEMAS, frame_dtypes, schema_for
-from sentidistill.sentibench.datasets import DATASETS
+from schemas.sentibench_datasets import DATASETS
 
 
 def frame(key: str, rows: list[dict]) -> pl.DataFrame:

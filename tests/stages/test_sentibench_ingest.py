@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from schemas.sentibench import schema_for
+from schemas.sentibench_datasets import DATASETS
 from sentidistill.paths import RAW_SENTIBENCH, require_pulled
-from sentidistill.sentibench.datasets import DATASETS
 from stages import sentibench_ingest
 
 # DATA.md and the paper's Table 1 (ATSA/ACSA: 2000 train rows -> 1600 train + 400 dev).

@@ -7,9 +7,8 @@ import json
 
 import polars as pl
 
-from schemas.corpus import POOL
+from schemas.corpus import POOL, content_id
 from schemas.teacher import DEMO_LABELS, ICLDIST_PROMPTS, KNOWDIST_PROMPTS
-from sentidistill.corpus.artifacts import content_id
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.params import load_params
 from sentidistill.paths import RAW_NATINST

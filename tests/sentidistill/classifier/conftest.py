@@ -9,9 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from schemas.corpus import CORPUS_CLEAN, POOL
+from schemas.corpus import CORPUS_CLEAN, POOL, content_id
 from sentidistill.classifier.config import LabelParams
-from sentidistill.corpus.artifacts import content_id
 from sentidistill.engines.base import Engine, Generation
 from sentidistill.io import write_parquet
 from sentidistill.params import load_params, parse_section

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED
-from sentidistill.corpus.artifacts import REJECT_REASONS, content_id
+from schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED, REJECT_REASONS, content_id
 from sentidistill.corpus.ingest import IngestParams, SourceSpec, count_lines, ingest, run_ingest
 from sentidistill.params import ParamsError, parse_section
 

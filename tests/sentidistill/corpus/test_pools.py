@@ -3,8 +3,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from schemas.corpus import POOL
-from sentidistill.corpus.artifacts import content_id
+from schemas.corpus import POOL, content_id
 from sentidistill.corpus.pools import PoolSizeError, balanced_quotas, sample_pools
 
 from .synth import pools_params

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sentidistill.sentibench.datasets import get_spec
+from schemas.sentibench_datasets import get_spec
 from sentidistill.sentibench.evaluate import CORRUPT_DIR, EvalParams, evaluate_dataset_seed, select_tests
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sentidistill.sentibench.datasets import DATASETS
+from schemas.sentibench_datasets import DATASETS
 from sentidistill.sentibench.ingest import (
     IngestError,
     IngestParams,

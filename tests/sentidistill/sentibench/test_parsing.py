@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from sentidistill.sentibench.datasets import DATASETS
+from schemas.sentibench_datasets import DATASETS
 from sentidistill.sentibench.parsing import ParseStatus, parse_fsa_output, parse_label, parse_tuple_list
 
 OK, REPAIRED, PARTIAL, EMPTY, BAD = (

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from sentidistill.sentibench.datasets import CATEGORIES, DATASETS
+from schemas.sentibench_datasets import CATEGORIES, DATASETS
 from sentidistill.sentibench.prompts import build_prompt, demos_for, prompt_for, sample_demos
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "prompts"
