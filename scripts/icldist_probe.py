@@ -71,7 +71,7 @@ def evaluate(args: argparse.Namespace) -> None:
 
     from sentidistill.engines import EngineConfig
     from sentidistill.sentibench.evaluate import EvalModel, EvalParams
-    from stages import sentibench_eval
+    from sentidistill.sentibench.run import evaluate_entry
 
     datasets = args.datasets.split(",")
     # 4 demonstrations for every dataset, IMDb/Yelp2 included (the authors' protocol)
@@ -80,7 +80,7 @@ def evaluate(args: argparse.Namespace) -> None:
         name = Path(m).parent.name if Path(m).name == "hf" else Path(m).name
         with tempfile.TemporaryDirectory() as tmp:
             t = Path(args.keep) if args.keep else Path(tmp)
-            s = sentibench_eval.run(name, params, EvalModel(model=m, engine=EngineConfig(backend="transformers", dtype="float32")),
+            s = evaluate_entry(name, params, EvalModel(model=m, engine=EngineConfig(backend="transformers", dtype="float32")),
                                     data_dir=ROOT / "data" / "sentibench", out_dir=t / "o", metrics_dir=t / "m",
                                     checkpoint_dir=t / "c")  # fmt: skip
             p = pl.read_parquet(t / "o" / name / "predictions.parquet")

@@ -10,7 +10,6 @@ says why): the card's accounting adds up to the rows of each file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from sentidistill.io import atomic_folder, read_parquet, write_parquet, write_text
+from sentidistill.io import atomic_folder, read_json, read_parquet, write_parquet, write_text
 from sentidistill.models.card import front_matter
 from sentidistill.params import StrictModel
 
@@ -39,10 +38,6 @@ class DatasetExportParams(StrictModel):
     name: str = "sentidistill-corpora"
     language: list[str] = Field(default_factory=lambda: ["en"])
     sources: dict[str, SourceLicense] = Field(default_factory=dict)
-
-
-def _load(p: Path) -> dict[str, Any]:
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
 
 
 def _size_category(n: int) -> str:
@@ -157,8 +152,8 @@ def export_corpora(sources: Mapping[str, Path], out_dir: Path, params: DatasetEx
         tables,
         params,
         teacher=teacher,
-        corpus_stats=_load(stats_dir / "corpus.json"),
-        ingest_stats=_load(stats_dir / "corpus_ingest.json"),
+        corpus_stats=read_json(stats_dir / "corpus.json", default={}),
+        ingest_stats=read_json(stats_dir / "corpus_ingest.json", default={}),
         git_revision=git_revision,
     )
     with atomic_folder(out_dir) as tmp:

@@ -105,6 +105,20 @@ def write_parquet(df: pl.DataFrame, path: str | Path, schema: Any | None = None)
     return df
 
 
+_REQUIRED: Any = object()
+
+
+def read_json(path: str | Path, default: Any = _REQUIRED) -> Any:
+    """A JSON file's value; ``default`` when the file does not exist (an optional stats file),
+    else a FileNotFoundError that says how to make it."""
+    path = Path(path)
+    if not path.is_file():
+        if default is not _REQUIRED:
+            return default
+        raise FileNotFoundError(f"{path} not found: run `dvc repro` (or the stage that produces it) first.")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def read_parquet(path: str | Path, schema: Any | None = None) -> pl.DataFrame:
     """Read an artifact and re-check it against the schema shared with the stage that wrote it."""
     path = Path(path)

@@ -10,7 +10,8 @@ from schemas.teacher import ICLDIST_CORPUS, KNOWDIST_CORPUS
 from sentidistill import paths
 from sentidistill.corpora_export import DatasetExportParams, export_corpora
 from sentidistill.log import get_logger
-from sentidistill.params import load_params, load_section
+from sentidistill.models.registry import load_models_config
+from sentidistill.params import load_section
 from sentidistill.provenance import code_revision
 
 log = get_logger(__name__)
@@ -26,7 +27,7 @@ SCHEMAS = {"knowdist": KNOWDIST_CORPUS, "icldist": ICLDIST_CORPUS, "classifier_l
 def main() -> None:
     params = load_section("export.datasets", DatasetExportParams)
     out = paths.DATA / "export" / params.name
-    rows = export_corpora(SOURCES, out, params, teacher=(load_params().get("models") or {}).get("teacher"),
+    rows = export_corpora(SOURCES, out, params, teacher=load_models_config().teacher,
                           stats_dir=paths.STATS, git_revision=code_revision(paths.ROOT)["git_revision"],
                           schemas=SCHEMAS)  # fmt: skip
     log.info("exported %s: %s", out, ", ".join(f"{k} {v} rows" for k, v in rows.items()))

@@ -12,7 +12,6 @@ produces it.
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,7 @@ from schemas.sentibench_datasets import get_spec
 from sentidistill.classifier.evaluate import STUDENT, UNTRAINED
 from sentidistill.classifier.train import CARD, SUMMARY, model_card
 from sentidistill.headline import write_stats
-from sentidistill.io import atomic_folder, read_parquet, write_text
+from sentidistill.io import atomic_folder, read_json, read_parquet, write_text
 from sentidistill.log import get_logger
 from sentidistill.models.card import CardParams, front_matter, model_index
 from sentidistill.sentibench.metrics import classification_scores
@@ -34,10 +33,6 @@ from sentidistill.sentibench.metrics import classification_scores
 log = get_logger(__name__)
 
 LLM_PREDICTIONS = "predictions.parquet"
-
-
-def _load_json(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def load_llm_predictions(
@@ -266,7 +261,7 @@ def card_front_matter(summary: Mapping[str, Any], eval_metrics: Mapping[str, Any
 
 def export_model(student_dir: Path, out_dir: Path, sentibench_md: str, front: str | None = None) -> Path:
     """Copy the trained folder to ``out_dir`` with a model card that carries the SentiBench tables."""
-    summary = _load_json(student_dir / SUMMARY)
+    summary = read_json(student_dir / SUMMARY, default=None)
     if summary is None:
         raise FileNotFoundError(f"{student_dir / SUMMARY} not found: run `dvc repro classifier_train` first")
     with atomic_folder(out_dir) as work:  # the previous export stays until the new one is complete
@@ -294,15 +289,15 @@ def run_report(
     preds = read_parquet(predictions_path, PREDICTIONS)
     comp = build_comparison(encoder_preds=preds, datasets=datasets, compare=compare, eval_dir=eval_dir,
                             student_name=student_name)  # fmt: skip
-    labels = _load_json(labels_metrics_path)
-    train = _load_json(train_metrics_path)
-    evalm = _load_json(eval_metrics_path)
+    labels = read_json(labels_metrics_path, default=None)
+    train = read_json(train_metrics_path, default=None)
+    evalm = read_json(eval_metrics_path, default=None)
     md = render_markdown(comp, labels, train, evalm)
     write_text(report_path, md)
     comp["teacher_parse_failed"] = labels.get("parse_failed") if labels else None
     write_stats(metrics_path, comp)
     if export_dir is not None:
-        summary = _load_json(student_dir / SUMMARY) or {}
+        summary = read_json(student_dir / SUMMARY, default=None) or {}
         front = card_front_matter(summary, evalm, card, export_dir.name) if card is not None else None
         export_model(student_dir, export_dir, sentibench_section(comp, evalm, level="###"), front)
     for e, why in comp["missing"].items():

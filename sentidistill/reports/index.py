@@ -5,14 +5,13 @@ nothing loaded from the internet)."""
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from schemas.sentibench_datasets import CATEGORIES
-from sentidistill.io import write_text
+from sentidistill.io import read_json, write_text
 from sentidistill.log import get_logger
 from sentidistill.reports.plots import plot_corpus_accounting, plot_training_loss, read_live_loss
 
@@ -29,10 +28,6 @@ class Inputs:
     training_plots_dir: Path
     live_dir: Path | None = None  # DVCLive's folder (dvclive/<stage>/ per training stage)
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _load(p: Path) -> Any:
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
 
 
 def _rel(p: Path, start: Path) -> str:
@@ -150,9 +145,9 @@ def build_index(inp: Inputs) -> dict[str, Any]:
 
     # SentiBench (plot + table written by sentibench_report)
     sb_dir = inp.metrics_dir / "sentibench"
-    results = {p.stem: _load(p) for p in sorted(sb_dir.glob("*.json")) if p.name != COMPARISON_FILE}
+    results = {p.stem: read_json(p, default=None) for p in sorted(sb_dir.glob("*.json")) if p.name != COMPARISON_FILE}
     md = []
-    cmp = _load(sb_dir / COMPARISON_FILE)
+    cmp = read_json(sb_dir / COMPARISON_FILE, default=None)
     if cmp:
         h, rows = _comparison_rows(cmp)
         conf = round(100 * cmp["confidence"])
@@ -184,7 +179,7 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     sections.append(("SentiBench", "".join(md) or "_not evaluated yet_\n"))
 
     # Classifier student (classifier_report): encoder vs LLMs
-    comp = _load(inp.metrics_dir / "classifier_comparison.json")
+    comp = read_json(inp.metrics_dir / "classifier_comparison.json", default=None)
     if comp and (out / "classifier.md").exists():
         md = ""
         full = comp.get("full") or {}
@@ -227,7 +222,7 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     logs = {s: rows for s in TRAINING_STAGES if inp.live_dir is not None and (rows := read_live_loss(inp.live_dir / s))}
     plot_training_loss(logs, out / "training_loss")
     summary["plots"].append("training_loss.png")
-    tm = {s: _load(inp.metrics_dir / "training" / f"{s}.json") for s in TRAINING_STAGES}
+    tm = {s: read_json(inp.metrics_dir / "training" / f"{s}.json", default=None) for s in TRAINING_STAGES}
 
     def num(v: Any, digits: int = LOSS_DIGITS) -> str:
         return "–" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
@@ -245,7 +240,7 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     sections.append(("Student training", md))
 
     # Corpus accounting
-    corpus = _load(inp.metrics_dir / "corpus.json")
+    corpus = read_json(inp.metrics_dir / "corpus.json", default=None)
     if corpus and "total" in corpus:
         plot_corpus_accounting(corpus, out / "corpus_accounting")
         summary["plots"].append("corpus_accounting.png")

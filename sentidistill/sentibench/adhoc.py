@@ -42,8 +42,8 @@ def name_for(model: str) -> str:
 
 
 def eval_params(args: argparse.Namespace) -> EvalParams:
-    shared = load_params().get("sentibench", {}).get("eval") or {}
-    data: dict[str, Any] = dict(shared)
+    # the command's options override params.yaml's values before validation (cross-field checks see both)
+    data: dict[str, Any] = dict(load_params()["sentibench"].get("eval") or {})
     if args.datasets:
         data["datasets"] = args.datasets
     if args.n is not None:
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     if args.n is not None and args.n < 1:
         ap.error("--n must be >= 1")
-    from stages.sentibench_eval import run  # the stage's own code path
+    from sentidistill.sentibench.run import evaluate_entry  # the stage's own code path
 
     params = eval_params(args)
     name = args.name or name_for(args.model)
@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if (args.model.startswith(("/", "./", "../", "~")) or args.model.endswith(".gguf")) and not local.exists():
         raise ParamsError(f"--model {args.model}: no such file or folder")
     data_dir = benchmark_dir(params.datasets, args.out)
-    summary = run(name, params, model, data_dir=data_dir, out_dir=args.out, metrics_dir=args.out / name,
+    summary = evaluate_entry(name, params, model, data_dir=data_dir, out_dir=args.out, metrics_dir=args.out / name,
                   checkpoint_dir=None)  # fmt: skip
     metrics = args.out / name / f"{name}.json"
     metrics.replace(args.out / name / "metrics.json")

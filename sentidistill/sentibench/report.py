@@ -9,7 +9,12 @@ from typing import Any
 from pydantic import Field
 
 from schemas.sentibench_datasets import CATEGORIES, DATASETS
+from sentidistill.io import read_json, write_text
+from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
+from sentidistill.sentibench.compare import comparison_markdown
+
+log = get_logger(__name__)
 
 
 class ReportParams(StrictModel):
@@ -186,3 +191,24 @@ def report_markdown(
     for p in plot_names:
         parts.append(f"![SentiBench per category]({p})\n")
     return "".join(parts)
+
+
+def build_report(entries: Sequence[str], params: ReportParams, metrics_dir: Path, out_dir: Path) -> Path:
+    """``<out_dir>/sentibench.md`` + the category plot from every entry's summary (and the
+    main job's paired comparison, when stage ``sentibench_compare`` has written it)."""
+    results = {}
+    for e in entries:
+        p = metrics_dir / f"{e}.json"
+        if not p.exists():
+            raise FileNotFoundError(f"{p} missing: run `dvc repro sentibench_eval@{e}` first")
+        results[e] = read_json(p)
+    comparison = None
+    cmp = read_json(metrics_dir / "comparison.json", default=None)
+    if cmp is not None:
+        comparison = (f"{cmp['model']} vs {cmp['baseline']} (paired)", comparison_markdown(cmp, title=False))
+    plots = plot_categories(results, out_dir / "sentibench_categories", comparison=cmp)
+    md = report_markdown(results, baseline=params.baseline, plot_names=[plots[0].name], comparison=comparison)
+    out = out_dir / "sentibench.md"
+    write_text(out, md)
+    log.info("wrote %s and %s", out, ", ".join(p.name for p in plots))
+    return out

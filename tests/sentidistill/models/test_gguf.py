@@ -11,7 +11,7 @@ from sentidistill.engines import EngineConfig
 from sentidistill.models import gguf
 from sentidistill.sentibench.evaluate import EvalModel, EvalParams
 from sentidistill.sentibench.ingest import IngestParams, ingest_all
-from stages import sentibench_eval
+from sentidistill.sentibench.run import evaluate_entry
 
 SHORT = ["sst2", "twitter", "irony18", "emotion20", "pstance", "intimacy"]
 
@@ -61,7 +61,7 @@ def test_exported_q8_0_scores_sentibench_like_the_transformers_model(tmp_path, t
     }
     preds = {}
     for name, model in runs.items():
-        sentibench_eval.run(name, params, model, **kw)
+        evaluate_entry(name, params, model, **kw)
         preds[name] = pl.read_parquet(tmp_path / "eval" / name / "predictions.parquet")
     key = ["dataset", "seed", "example_id"]
     both = (

@@ -10,7 +10,8 @@ from sentidistill import paths
 from sentidistill.engines import EngineConfig
 from sentidistill.sentibench.evaluate import EvalModel, EvalParams
 from sentidistill.sentibench.ingest import IngestParams, ingest_all
-from stages import sentibench_eval, sentibench_report
+from sentidistill.sentibench.report import ReportParams, build_report
+from sentidistill.sentibench.run import evaluate_entry
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def test_stage_evaluates_every_dataset_and_accounts_for_every_example(bench_dir,
         metrics_dir=tmp_path / "metrics",
         checkpoint_dir=tmp_path / "ckpt",
     )
-    summary = sentibench_eval.run("tiny", params, model, **kw)
+    summary = evaluate_entry("tiny", params, model, **kw)
 
     preds = PredictionsSchema.validate(pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet"))
     expected = (2 * 10 + 1 * 2) * 2  # examples per dataset x seeds
@@ -51,13 +52,11 @@ def test_stage_evaluates_every_dataset_and_accounts_for_every_example(bench_dir,
     assert metrics["avg"] == summary["avg"]
 
     # a rerun reuses every checkpointed (dataset, seed) chunk and gives the same predictions
-    again = sentibench_eval.run("tiny", params, model, **kw)
+    again = evaluate_entry("tiny", params, model, **kw)
     assert again["avg"] == summary["avg"]
     assert len(list((tmp_path / "ckpt" / "tiny").glob("*.parquet"))) == 12 * 2
 
-    report = sentibench_report.build_report(
-        ["tiny"], sentibench_report.ReportParams(), tmp_path / "metrics", tmp_path / "reports"
-    )
+    report = build_report(["tiny"], ReportParams(), tmp_path / "metrics", tmp_path / "reports")
     text = report.read_text()
     assert "| tiny |" in text and "sentibench_categories.png" in text
     assert (tmp_path / "reports" / "sentibench_categories.svg").exists()
@@ -80,7 +79,7 @@ def test_a_model_retrained_in_place_is_evaluated_again(bench_dir, tmp_path, tiny
         metrics_dir=tmp_path / "metrics",
         checkpoint_dir=tmp_path / "ckpt",
     )
-    sentibench_eval.run("student", params, model, **kw)
+    evaluate_entry("student", params, model, **kw)
     before = pl.read_parquet(tmp_path / "eval" / "student" / "predictions.parquet")["label_scores"].to_list()
 
     weights = hf / "model.safetensors"
@@ -88,7 +87,7 @@ def test_a_model_retrained_in_place_is_evaluated_again(bench_dir, tmp_path, tiny
     name = next(k for k in tensors if "embed" in k)
     tensors[name] = tensors[name] * 0.5
     save_file(tensors, weights, metadata={"format": "pt"})
-    sentibench_eval.run("student", params, model, **kw)
+    evaluate_entry("student", params, model, **kw)
     after = pl.read_parquet(tmp_path / "eval" / "student" / "predictions.parquet")["label_scores"].to_list()
     assert after != before
     assert len(list((tmp_path / "ckpt" / "student").glob("sst2-seed0-*.parquet"))) == 2
@@ -120,11 +119,11 @@ def test_switching_the_parser_rescores_finished_chunks_and_metrics_carry_provena
         metrics_dir=tmp_path / "metrics",
         checkpoint_dir=tmp_path / "ckpt",
     )
-    strict = sentibench_eval.run("tiny", params, model, **kw)
+    strict = evaluate_entry("tiny", params, model, **kw)
     strict_preds = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")
     chunks = sorted(p.name for p in (tmp_path / "ckpt" / "tiny").glob("*.parquet"))
 
-    lenient = sentibench_eval.run("tiny", params.model_copy(update={"parser": "lenient"}), model, **kw)
+    lenient = evaluate_entry("tiny", params.model_copy(update={"parser": "lenient"}), model, **kw)
     lenient_preds = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")
     assert sorted(p.name for p in (tmp_path / "ckpt" / "tiny").glob("*.parquet")) == chunks  # nothing regenerated
     assert strict_preds["raw_output"].to_list() == lenient_preds["raw_output"].to_list()
@@ -161,17 +160,17 @@ def test_a_damaged_checkpoint_is_recomputed_and_counted_in_the_metrics(tmp_path,
     kw = dict(
         data_dir=data_dir, out_dir=tmp_path / "eval", metrics_dir=tmp_path / "metrics", checkpoint_dir=tmp_path / "ckpt"
     )
-    clean = sentibench_eval.run("tiny", params, model, **kw)
+    clean = evaluate_entry("tiny", params, model, **kw)
     assert "corrupt_chunks_set_aside" not in clean
     before = pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet")
 
     chunks = sorted((tmp_path / "ckpt" / "tiny").glob("*.parquet"))
     assert len(chunks) == 2
     chunks[0].write_bytes(chunks[0].read_bytes()[:100])  # truncated by a full disk under an older writer
-    damaged = sentibench_eval.run("tiny", params, model, **kw)
+    damaged = evaluate_entry("tiny", params, model, **kw)
     assert damaged["corrupt_chunks_set_aside"] == 1
     assert json.loads((tmp_path / "metrics" / "tiny.json").read_text())["corrupt_chunks_set_aside"] == 1
     assert pl.read_parquet(tmp_path / "eval" / "tiny" / "predictions.parquet").equals(before)
     assert damaged["avg"] == clean["avg"]
     assert len(list((tmp_path / "ckpt" / "tiny" / "corrupt").iterdir())) == 1
-    assert "corrupt_chunks_set_aside" not in sentibench_eval.run("tiny", params, model, **kw)
+    assert "corrupt_chunks_set_aside" not in evaluate_entry("tiny", params, model, **kw)
