@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 # Extra variants measured for the choice of the CPU default (fp32 vs bf16, batch, length).
 # ours_all_positions: ours without the LM head restricted to the completion positions
-# (sentidistill.training.sft.score_labelled_positions_only), i.e. TRL's CPU behaviour.
+# (sentidistill.training.trl_patches.score_labelled_positions_only), i.e. TRL's CPU behaviour.
 VARIANTS = ("ours", "trl_defaults", "ours_all_positions", "fp32")
 
 
@@ -77,7 +77,7 @@ def run_variant(variant: str, stage: str, steps: int, model_dir: Path) -> dict[s
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import SFTTrainer
 
-    from sentidistill.training.sft import score_labelled_positions_only
+    from sentidistill.training.trl_patches import score_labelled_positions_only
 
     out = Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))
     if variant not in ("trl_defaults", "ours_all_positions"):

@@ -16,12 +16,24 @@ from typing import Any
 
 #: the libraries whose versions decide a SentiBench number (kernels, tokenizers, sampling)
 EVAL_LIBRARIES = ("torch", "transformers", "llama-cpp-python", "tokenizers", "sentidistill")
-#: tracked paths whose local edits make ``git_revision`` not describe the code that ran
+#: tracked paths whose local edits make ``code_revision``'s sha not describe the code that ran
 CODE_PATHS = ("sentidistill", "stages", "schemas", "pyproject.toml")
 
 
 def _git(args: list[str], root: Path | None) -> str:
     return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def git_revision(root: Path | None = None) -> str:
+    """HEAD's sha, ``-dirty`` when a tracked file differs from it (any file, unlike :func:`code_revision`),
+    ``"unknown"`` outside a git checkout: what a model's manifest and card record (``root``: the
+    checkout, default the working directory)."""
+    try:
+        rev = _git(["rev-parse", "HEAD"], root)
+        dirty = _git(["status", "--porcelain", "--untracked-files=no"], root)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("-dirty" if dirty else "")
 
 
 def code_revision(root: Path) -> dict[str, Any]:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from sentidistill import paths
 from sentidistill.log import get_logger
-from sentidistill.training.export import export_with_params
+from sentidistill.training.export import ExportConfig, export_evaluated
 
 log = get_logger(__name__)
 
 SOURCE = paths.MODELS / "student-icldist"
 TARGET = paths.MODELS / "sentidistill-student"
+RESULTS = paths.STATS / "sentibench"  # sentibench_eval's stats/sentibench/<entry>.json, sentibench_compare's comparison
 
 
 def main() -> None:
-    manifest = export_with_params(SOURCE, TARGET)
+    config = ExportConfig.load()
+    manifest = export_evaluated(SOURCE, TARGET, config, stats_dir=RESULTS, models_dir=paths.MODELS)
     gguf = manifest.get("gguf_export") or {}
     log.info(
         "exported %s (GGUF: %s) with SentiBench results of %s",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 
 from sentidistill.log import get_logger
-from sentidistill.params import load_params
-from sentidistill.training.config import STAGES, load_training_params
+from sentidistill.models.registry import load_models_config
+from sentidistill.params import load_section
+from sentidistill.training.config import STAGES, TrainingParams
 from sentidistill.training.run import LIVE_DIR, run_stage
 
 log = get_logger(__name__)
@@ -22,9 +23,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("stage", choices=STAGES)
     args = ap.parse_args()
-    params = load_params()
-    cfg = load_training_params(params)
-    teacher = (params.get("models") or {}).get("teacher")
+    cfg = load_section("training", TrainingParams)
+    teacher = load_models_config().teacher  # the registry name of the teacher role, recorded in the manifest
     metrics = run_stage(args.stage, cfg, teacher=teacher, live_dir=LIVE_DIR / args.stage)
     log.info(
         "%s done: %s", args.stage, {k: metrics.get(k) for k in ("trained", "global_step", "train_loss", "wall_seconds")}

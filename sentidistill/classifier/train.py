@@ -33,12 +33,13 @@ from sentidistill.classifier.parse import PARSE_ERRORS
 from sentidistill.headline import write_stats
 from sentidistill.io import atomic_folder, read_parquet, write_json, write_text
 from sentidistill.log import get_logger
+from sentidistill.models.folder import CARD
+from sentidistill.provenance import git_revision
 from sentidistill.sentibench.metrics import classification_scores
 from sentidistill.tracking import trainer_reporting
 
 log = get_logger(__name__)
 
-CARD = "README.md"
 SUMMARY = "training_summary.json"
 
 
@@ -312,8 +313,6 @@ def train_classifier(
     ]  # fmt: skip
 
     if git_rev is None:
-        from sentidistill.training.sft import git_revision
-
         git_rev = git_revision()
     summary: dict[str, Any] = {
         "base_model": params.base_model,

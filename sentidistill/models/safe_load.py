@@ -18,11 +18,11 @@ import json
 from pathlib import Path
 
 from sentidistill.log import get_logger
+from sentidistill.models.folder import MANIFEST
 from sentidistill.models.registry import ModelsConfig
 
 log = get_logger(__name__)
 
-MANIFEST = "manifest.json"
 SAFETENSORS_SUFFIX = ".safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 # weight files that are pickles (or may be: torch.save, TF/Flax checkpoints transformers would convert)

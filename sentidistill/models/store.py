@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sentidistill.models.folder import HF_DIR, MANIFEST, load_manifest
 from sentidistill.models.registry import ModelsConfig, UnknownModelError, resolve
 from sentidistill.paths import MODELS
-
-MANIFEST = "manifest.json"
 
 
 class ModelNotMaterializedError(FileNotFoundError):
@@ -29,8 +28,6 @@ def model_paths(name_or_role: str, models_dir: str | Path = MODELS, config: Mode
     """Paths of a materialized model; accepts a registry name, a role, an HF id or a local path,
     or the name of a folder ``models_dir/<name>/`` with a manifest that is not in the registry
     (a model built by the pipeline, e.g. ``student-icldist`` from the ``train_icldist`` stage)."""
-    import json
-
     try:
         name = resolve(name_or_role, config).name
     except UnknownModelError:
@@ -42,8 +39,8 @@ def model_paths(name_or_role: str, models_dir: str | Path = MODELS, config: Mode
     hint = f"run `dvc repro prepare_models@{name}` (or `python -m stages.prepare_models {name}`)"
     if not manifest_path.is_file():
         raise ModelNotMaterializedError(f"model {name!r} is not materialized at {root}: {hint}")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    hf_dir = root / manifest.get("hf_dir", "hf")
+    manifest = load_manifest(root)
+    hf_dir = root / manifest.get("hf_dir", HF_DIR)
     gguf = root / manifest["gguf"] if manifest.get("gguf") else None
     missing = [p for p in (hf_dir / "config.json", gguf) if p is not None and not p.is_file()]
     if missing:

@@ -16,6 +16,7 @@ import hashlib
 import json
 from typing import Any
 
+from sentidistill.models.folder import files_digest as _files_digest  # models without a GGUF sha
 from sentidistill.teacher.config import SamplingParams, TeacherParams
 
 KEY_VERSION = 1
@@ -46,11 +47,6 @@ def teacher_identity(teacher: TeacherParams, models_dir: Any = None) -> dict[str
         ident["served_model"] = eng.openai.model
         ident["server_chat_template"] = eng.openai.chat
     return ident
-
-
-def _files_digest(manifest: dict[str, Any]) -> str:
-    """Fallback weight fingerprint for models without a GGUF sha: the manifest's file list."""
-    return hashlib.sha256(json.dumps(manifest.get("files", []), sort_keys=True).encode()).hexdigest()
 
 
 def identity_label(ident: dict[str, Any]) -> str:

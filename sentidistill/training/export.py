@@ -20,17 +20,20 @@ import argparse
 import json
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sentidistill.io import atomic_folder, write_json, write_text
+from pydantic import BaseModel, ConfigDict
+
+from sentidistill import paths
+from sentidistill.io import atomic_folder, write_text
 from sentidistill.models.card import CardParams, front_matter, gguf_origin, model_index
+from sentidistill.models.folder import CARD, FLAT, HF_DIR, MANIFEST, list_files, load_manifest, write_manifest
 from sentidistill.models.gguf import MODELFILE, GGUFParams, export_gguf
 from sentidistill.params import StrictModel
-from sentidistill.training.sft import CARD, HF_DIR, MANIFEST
 
 GGUF_DIR = "gguf"
-FLAT = "."  # manifest["hf_dir"] of a flat folder: the transformers files sit at its top
 
 
 class ExportParams(StrictModel):
@@ -237,8 +240,7 @@ def export_student(src_root: Path, out_root: Path, *, results: Mapping[str, Mapp
                    comparison: Mapping[str, Any] | None, model_entry: str | None, params: ExportParams,
                    prompt_text: str, models_dir: Path, min_n: int) -> dict[str, Any]:  # fmt: skip
     """``src_root`` (``hf/`` + manifest) -> a flat HF folder ``out_root`` (+ ``gguf/``), atomically."""
-    manifest = json.loads((src_root / MANIFEST).read_text(encoding="utf-8"))
-    manifest = {k: v for k, v in manifest.items() if k not in ("files", "hf_dir", "gguf")}
+    manifest = {k: v for k, v in load_manifest(src_root).items() if k not in ("files", "hf_dir", "gguf")}
     manifest.update(
         name=out_root.name,
         exported_from=src_root.name,
@@ -263,48 +265,80 @@ def export_student(src_root: Path, out_root: Path, *, results: Mapping[str, Mapp
             usage_md=usage_snippet(f"models/{out_root.name}", prompt_text),
         )
         write_text(tmp / CARD, card)
-        files = sorted(p for p in tmp.rglob("*") if p.is_file())
         # "gguf": the file llama.cpp loads for this model (models.store), "gguf_export": what was exported
         manifest.update(
             hf_dir=FLAT,
             gguf_export=gguf_entry,
             gguf=f"{GGUF_DIR}/{gguf_entry['files'][gguf_entry['ollama_variant']]['path']}" if gguf_entry else None,
-            files=[{"path": p.relative_to(tmp).as_posix(), "bytes": p.stat().st_size} for p in files],
+            files=list_files(tmp),
         )
-        write_json(tmp / MANIFEST, manifest)
+        write_manifest(tmp, manifest)
     return manifest
 
 
 DEFAULT_EXPORTS = Path("exports")
 
 
-def export_with_params(source: Path, target: Path) -> dict[str, Any]:
-    """Export ``source`` (a pipeline-built student, ``hf/`` + manifest) to ``target`` with
-    params.yaml's ``export`` settings and the SentiBench results of every ``sentibench.models``
-    entry (the entry that evaluated ``source`` is this model's, for the card's model-index)."""
-    from sentidistill import paths
-    from sentidistill.params import load_params, load_section
-    from sentidistill.sentibench.compare import CompareParams
-    from sentidistill.sentibench.evaluate import EvalParams
-    from sentidistill.sentibench.report import ReportParams
+class _EvaluatedModel(BaseModel):
+    """An entry of ``sentibench.models`` as far as an export reads it (``sentibench_eval`` validates the rest)."""
 
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    model: str
+
+
+class _EvaluatedModels(BaseModel):
+    """The ``sentibench.models`` of the ``sentibench`` group (its other keys belong to other stages)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    models: dict[str, _EvaluatedModel] = {}
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """What an export reads from params.yaml, validated: ``export`` and the SentiBench settings its card uses."""
+
+    params: ExportParams
+    evaluated: dict[str, str]  # sentibench.models: entry -> the model it evaluates
+    baseline: str | None  # sentibench.report.baseline
+    prompt_text: str  # sentibench.eval.prompt_text
+    min_n: int  # sentibench.compare.min_examples
+
+    @classmethod
+    def load(cls) -> ExportConfig:
+        from sentidistill.params import load_section
+        from sentidistill.sentibench.compare import CompareParams
+        from sentidistill.sentibench.evaluate import EvalParams
+        from sentidistill.sentibench.report import ReportParams
+
+        models = load_section("sentibench", _EvaluatedModels).models
+        return cls(
+            params=load_section("export", ExportParams),
+            evaluated={entry: spec.model for entry, spec in models.items()},
+            baseline=load_section("sentibench.report", ReportParams).baseline,
+            prompt_text=load_section("sentibench.eval", EvalParams).prompt_text,
+            min_n=load_section("sentibench.compare", CompareParams).min_examples,
+        )
+
+
+def export_evaluated(source: Path, target: Path, config: ExportConfig, *, stats_dir: Path,
+                     models_dir: Path) -> dict[str, Any]:  # fmt: skip
+    """Export ``source`` (a pipeline-built student, ``hf/`` + manifest) to ``target`` with the SentiBench
+    results in ``stats_dir`` of every evaluated entry (the entry that evaluated ``source`` is this model's,
+    for the card's model-index)."""
     if not (source / MANIFEST).is_file():
         raise FileNotFoundError(
             f"{source} has no {MANIFEST}: build it first (`dvc repro train_icldist` for "
             "models/student-icldist, `dvc repro train_knowdist` for models/student-knowdist)"
         )
-    entries = (load_params().get("sentibench") or {}).get("models") or {}  # validated by sentibench_eval
-    model_entry = next((e for e, spec in entries.items() if spec.get("model") == source.name), None)
-    stats_dir = paths.STATS / "sentibench"
+    model_entry = next((e for e, model in config.evaluated.items() if model == source.name), None)
     comparison_path = stats_dir / "comparison.json"
     comparison = json.loads(comparison_path.read_text(encoding="utf-8")) if comparison_path.is_file() else None
     if comparison and comparison.get("model") != model_entry:
         comparison = None  # the main job's comparison is about another model
-    return export_student(source, target, results=load_results(stats_dir, list(entries)),
-                          baseline=load_section("sentibench.report", ReportParams).baseline, comparison=comparison,
-                          model_entry=model_entry, params=load_section("export", ExportParams),
-                          prompt_text=load_section("sentibench.eval", EvalParams).prompt_text, models_dir=paths.MODELS,
-                          min_n=load_section("sentibench.compare", CompareParams).min_examples)  # fmt: skip
+    return export_student(source, target, results=load_results(stats_dir, list(config.evaluated)),
+                          baseline=config.baseline, comparison=comparison, model_entry=model_entry,
+                          params=config.params, prompt_text=config.prompt_text, models_dir=models_dir,
+                          min_n=config.min_n)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -317,7 +351,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", type=Path, default=None, help=f"target folder (default: {DEFAULT_EXPORTS}/<model name>)")
     args = ap.parse_args(argv)
     out = args.out or DEFAULT_EXPORTS / args.model.name
-    manifest = export_with_params(args.model, out)
+    manifest = export_evaluated(args.model, out, ExportConfig.load(), stats_dir=paths.STATS / "sentibench",
+                                models_dir=paths.MODELS)  # fmt: skip
     files = ", ".join(f["path"] for f in (manifest.get("gguf_export") or {}).get("files", {}).values()) or "no GGUF"
     print(f"exported {args.model} -> {out} ({files})")
     return manifest

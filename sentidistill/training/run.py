@@ -4,7 +4,6 @@ write ``models/student-<stage>/``, metrics and the loss/lr plot data."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,12 @@ from typing import Any
 from sentidistill import paths
 from sentidistill.headline import write_stats
 from sentidistill.log import get_logger
+from sentidistill.models.folder import HF_DIR, MANIFEST, copy_student, load_manifest
+from sentidistill.provenance import git_revision
 from sentidistill.training.config import Stage, TrainingParams
 from sentidistill.training.data import CORPUS_PATHS, load_records
-from sentidistill.training.sft import HF_DIR, MANIFEST, copy_model_folder, git_revision, plot_log, train_stage
+from sentidistill.training.loss_log import plot_log
+from sentidistill.training.sft import train_stage
 
 log = get_logger(__name__)
 
@@ -38,8 +40,7 @@ def starting_model(stage: Stage, cfg: TrainingParams, models_dir: Path) -> tuple
     root = models_dir / output_name("knowdist")
     if not (root / MANIFEST).is_file():
         raise FileNotFoundError(f"{root} not found: run `dvc repro train_knowdist` first")
-    manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    return root / HF_DIR, manifest["base_model"]
+    return root / HF_DIR, load_manifest(root)["base_model"]
 
 
 def run_stage(
@@ -61,7 +62,7 @@ def run_stage(
     out_root = models_dir / output_name(stage)
     lineage = [base_name]
     if stage == "icldist":
-        prev = json.loads((start_hf.parent / MANIFEST).read_text(encoding="utf-8"))
+        prev = load_manifest(start_hf.parent)
         lineage = list(prev.get("lineage", [base_name]))
     manifest: dict[str, Any] = {
         "format_version": 1,
@@ -78,9 +79,7 @@ def run_stage(
     plot_stem = plots_dir / stage
     if not cfg.trains(stage):
         log.info("%s: mode %s -> copy of %s (no training)", stage, cfg.mode, start_hf.parent)
-        copy_model_folder(
-            start_hf, out_root, {**manifest, "trained": False, "lineage": lineage, "data": {}, "hparams": {}}
-        )
+        copy_student(start_hf, out_root, {**manifest, "trained": False, "lineage": lineage, "data": {}, "hparams": {}})
         plot_log([], plot_stem, f"{stage}: not trained (mode {cfg.mode})")
         metrics: dict[str, Any] = {"stage": stage, "trained": False, "mode": cfg.mode}
     else:

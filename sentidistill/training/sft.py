@@ -5,8 +5,9 @@ teacher and SmolLM2 have different tokenizers): prompt-completion records, loss 
 completion only. Checkpoints go to ``<cache_dir>/<stage>/<fingerprint>/`` where the
 fingerprint hashes the training rows, the effective hyper-parameters and the starting
 model, so an interrupted run resumes from its last checkpoint and a changed input starts
-fresh. The result is a plain HF folder ``<out>/hf/`` + ``manifest.json`` (the layout of
-``models/<name>/``), with a model card, and per-step loss / learning rate for ``dvc plots``.
+fresh. The trained model goes to :func:`sentidistill.models.folder.write_student` (``<out>/hf/`` +
+``manifest.json`` + card, the layout of ``models/<name>/``); per-step loss / learning rate go to
+:mod:`sentidistill.training.loss_log` for ``dvc plots``.
 
 Distributed runs: launch the same stage module with ``accelerate launch`` (FSDP/DeepSpeed
 configs, docs/training.md); the global ``batch_size`` is kept by dividing it by
@@ -19,51 +20,20 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from sentidistill.faults import failpoint
-from sentidistill.io import atomic_folder, write_json, write_text
 from sentidistill.log import get_logger
+from sentidistill.models.folder import model_identity, write_student
 from sentidistill.precision import resolve_precision
 from sentidistill.tracking import trainer_reporting
 from sentidistill.training.config import StageHparams, TrainingParams
+from sentidistill.training.loss_log import log_rows, plot_log
+from sentidistill.training.trl_patches import score_labelled_positions_only
 
 log = get_logger(__name__)
-
-HF_DIR = "hf"
-MANIFEST = "manifest.json"
-CARD = "README.md"
-LOG_COLUMNS = ("step", "epoch", "loss", "learning_rate", "grad_norm")
-SENTIBENCH_MARK = "<!-- sentibench -->"
-
-
-def git_revision(root: Path | None = None) -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return rev + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def model_identity(hf_dir: Path) -> str:
-    """Cheap identity of a starting model: its manifest (if any) or file names + sizes."""
-    root = hf_dir.parent
-    if (root / MANIFEST).is_file():
-        return hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()
-    parts = sorted((p.name, p.stat().st_size) for p in hf_dir.iterdir() if p.is_file())
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def fingerprint(data_sha256: str, hp: StageHparams, base_identity: str, chat_template: bool) -> str:
@@ -73,36 +43,6 @@ def fingerprint(data_sha256: str, hp: StageHparams, base_identity: str, chat_tem
 
 def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def score_labelled_positions_only() -> bool:
-    """Make TRL's fused LM head project only the positions that carry a label, on CPU too.
-
-    TRL (>= 1.x) scores completion tokens through a fused LM head that skips the ignored
-    positions on Triton devices but projects *every* position elsewhere, to keep tile shapes
-    fixed for compilers (Neuron). Eager CPU has nothing to recompile, and the loss is on the
-    completion only: an ICLDist row is ~300 prompt tokens and ~2 answer tokens, so the
-    49K-vocabulary projection + log-softmax of the prompt positions is pure waste. The loss,
-    gradients and logged metrics are the same either way (tests/sentidistill/training).
-    Returns whether the switch is in place (False on a TRL without the fused head).
-    """
-    try:
-        import trl.trainer.utils as trl_utils
-    except ImportError:  # pragma: no cover - trl is a core dependency
-        return False
-    original = getattr(trl_utils, "_use_triton", None)
-    if original is None:
-        return False
-    if getattr(original, "_sentidistill_compact", False):
-        return True
-
-    def compact(device: Any) -> bool:
-        return device.type == "cpu" or original(device)
-
-    compact._sentidistill_compact = True  # type: ignore[attr-defined]
-    compact.__wrapped__ = original  # type: ignore[attr-defined]
-    trl_utils._use_triton = compact
-    return True
 
 
 def sft_config(
@@ -153,8 +93,6 @@ def sft_config(
         model_init_kwargs=None,
     )
 
-
-LOSS_PLOT_DPI = 110
 
 #: what a resumable Trainer checkpoint holds; ``trainer_state.json`` is written last (Trainer._save_checkpoint)
 CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
@@ -224,72 +162,6 @@ def _stop_after(n: int) -> Any:
     return StopAfter()
 
 
-def log_rows(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per-step training rows (loss, lr) from ``trainer.state.log_history``."""
-    rows = []
-    for entry in log_history:
-        if "loss" in entry and "step" in entry:
-            rows.append({k: entry.get(k) for k in LOG_COLUMNS})
-    return rows
-
-
-def plot_log(rows: list[dict[str, Any]], stem: Path, title: str) -> list[Path]:
-    """Static PNG/SVG (matplotlib Agg) of loss and learning rate per step: they render offline,
-    where DVCLive's own plots (``dvc plots show``) load their charting library from the web."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    from sentidistill.reports.plots import pyplot, save_figure
-
-    plt = pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
-    steps = [r["step"] for r in rows]
-    ax1.plot(steps, [r["loss"] for r in rows], marker=".")
-    ax1.set(xlabel="optimizer step", ylabel="training loss (completion tokens)", title=title)
-    ax2.plot(steps, [r["learning_rate"] for r in rows], marker=".", color="tab:orange")
-    ax2.set(xlabel="optimizer step", ylabel="learning rate")
-    ax2.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
-    fig.tight_layout()
-    return save_figure(fig, stem, dpi=LOSS_PLOT_DPI)
-
-
-def model_card(manifest: dict[str, Any], sentibench_md: str | None = None) -> str:
-    hp = manifest.get("hparams") or {}
-    data = manifest.get("data") or {}
-    lines = [
-        "---",
-        "library_name: transformers",
-        "pipeline_tag: text-generation",
-        "tags: [sentiment-analysis, distillation, sentidistill]",
-        "---",
-        f"# {manifest['name']}",
-        "",
-        "Student model of *Targeted Distillation for Sentiment Analysis* (Zhang et al., EMNLP 2025), "
-        f"built by the sentidistill DVC pipeline (stage `{manifest['stage']}`, mode `{manifest['mode']}`).",
-        "",
-        f"- base model: `{manifest['base_model']}` (started from `{manifest['started_from']}`)",
-        f"- teacher: `{manifest.get('teacher')}`",
-        f"- trained: {manifest['trained']}; profile `{manifest.get('profile')}`",
-        f"- git revision: `{manifest['git_revision']}`",
-        *([f"- precision: {p['used']} ({p['requested']}: {p['reason']})"] if (p := manifest.get("precision")) else []),
-        f"- training rows: {data.get('rows_trained', data.get('rows_used', 0))} (corpus rows used "
-        + ", ".join(f"{c}: {s['used']} of {s['rows']}" for c, s in (data.get("corpora") or {}).items())
-        + ")",
-        f"- lineage: {' -> '.join(manifest.get('lineage', []))}",
-        "",
-        "## Training parameters",
-        "",
-        "| parameter | value |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in hp.items()],
-        "",
-        "## SentiBench",
-        "",
-        SENTIBENCH_MARK,
-        sentibench_md or "Not evaluated yet: `dvc repro sentibench_report` (see reports/sentibench.md).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def interpolate_weights(model: Any, start_hf: Path, alpha: float) -> Any:
     """``start + alpha * (model - start)`` for every parameter (in place; tied weights once)."""
     import torch
@@ -310,47 +182,6 @@ def interpolate_weights(model: Any, start_hf: Path, alpha: float) -> Any:
                 seen.add(p.data_ptr())  # tied tensors (embeddings = LM head) share storage: once
                 p.copy_(start[name].to(p.dtype) + alpha * (p - start[name].to(p.dtype)))
     return model
-
-
-def write_model_folder(model: Any, tokenizer: Any, out_root: Path, manifest: dict[str, Any], save_dtype: str) -> None:
-    """Atomically replace ``out_root`` with ``hf/`` + ``manifest.json`` (+ model card)."""
-    import torch
-
-    with atomic_folder(out_root) as tmp:
-        (tmp / HF_DIR).mkdir()
-        model = model.to(getattr(torch, save_dtype))
-        model.config.use_cache = True
-        model.save_pretrained(tmp / HF_DIR, safe_serialization=True)
-        tokenizer.save_pretrained(tmp / HF_DIR)
-        _finish_folder(tmp, manifest)
-
-
-def _finish_folder(tmp: Path, manifest: dict[str, Any], card: str | None = None) -> None:
-    """Model card and manifest into the partial folder ``tmp`` (the caller swaps it into place).
-
-    ``card`` replaces the card after the manifest is written: the manifest lists the card
-    without its SentiBench section, as exported folders always have (their bytes stay the same)."""
-    hf = tmp / HF_DIR
-    write_text(hf / CARD, model_card(manifest))
-    manifest = {
-        **manifest,
-        "hf_dir": HF_DIR,
-        "gguf": None,
-        "files": [
-            {"path": str(p.relative_to(tmp)), "bytes": p.stat().st_size} for p in sorted(hf.iterdir()) if p.is_file()
-        ],
-    }
-    write_json(tmp / MANIFEST, manifest)
-    if card is not None:
-        write_text(hf / CARD, card)
-
-
-def copy_model_folder(src_hf: Path, out_root: Path, manifest: dict[str, Any], card: str | None = None) -> None:
-    """Pass-through stage (ablation modes, export): the starting model unchanged, new manifest
-    and card (``card``: the final card text, default :func:`model_card` of ``manifest``)."""
-    with atomic_folder(out_root) as tmp:
-        shutil.copytree(src_hf, tmp / HF_DIR, ignore=shutil.ignore_patterns(CARD))
-        _finish_folder(tmp, manifest, card)
 
 
 def tokenize_with_label_spans(records: list[dict[str, Any]], tokenizer: Any) -> list[dict[str, Any]]:
@@ -520,8 +351,8 @@ def train_stage(
     }
     if hp.interpolation < 1.0:
         log.info("%s: interpolating with the starting model (a = %s)", stage, hp.interpolation)
-    write_model_folder(interpolate_weights(trainer.model, base_hf, hp.interpolation), tokenizer, out_root, manifest,
-                       cfg.save_dtype)  # fmt: skip
+    write_student(interpolate_weights(trainer.model, base_hf, hp.interpolation), tokenizer, out_root, manifest,
+                  cfg.save_dtype)  # fmt: skip
     if not cfg.keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         log.info("%s: finished; removed its resume checkpoints (training.keep_checkpoints: false)", stage)

@@ -256,40 +256,25 @@ def _manifest() -> dict[str, Any]:
 
 
 def test_a_full_disk_during_a_model_folder_copy_keeps_the_previous_folder(tmp_path, monkeypatch):
-    """copy_model_folder (pass-through stages, export_student): a card or manifest that does not
+    """copy_student (the pass-through training stages): a card or manifest that does not
     fit leaves the previous model folder whole."""
-    from sentidistill.training import sft
+    from sentidistill.models import folder
 
     src = tmp_path / "src" / "hf"
     src.mkdir(parents=True)
     (src / "model.safetensors").write_bytes(b"weights")
     out = tmp_path / "models" / "student"
-    sft.copy_model_folder(src, out, _manifest())
+    folder.copy_student(src, out, _manifest())
     before = _contents(out)
 
     def no_space(*args: Any, **kwargs: Any) -> None:
         raise _enospc()
 
-    monkeypatch.setattr(sft, "write_json", no_space)
+    monkeypatch.setattr(folder, "write_json", no_space)
     with pytest.raises(OSError):
-        sft.copy_model_folder(src, out, {**_manifest(), "name": "other"}, card="new card")
+        folder.copy_student(src, out, {**_manifest(), "name": "other"}, card="new card")
     assert _contents(out) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["student"]
-
-
-def test_an_export_card_is_written_before_the_swap_and_the_manifest_is_unchanged(tmp_path):
-    """export_student's card carries the SentiBench section; its manifest lists the card as it
-    always has (the bytes of the card without the section), so the exported folder's bytes stay."""
-    from sentidistill.training import sft
-
-    src = tmp_path / "src" / "hf"
-    src.mkdir(parents=True)
-    (src / "model.safetensors").write_bytes(b"weights")
-    out = tmp_path / "student"
-    sft.copy_model_folder(src, out, _manifest(), card="# final card\n")
-    assert (out / "hf" / "README.md").read_text() == "# final card\n"
-    listed = {f["path"]: f["bytes"] for f in json.loads((out / "manifest.json").read_text())["files"]}
-    assert listed["hf/README.md"] == len(sft.model_card(_manifest()).encode())
 
 
 def test_a_full_disk_during_the_classifier_export_keeps_the_previous_export(tmp_path, monkeypatch):

@@ -7,9 +7,9 @@ import json
 import yaml
 
 from sentidistill.models.card import CardParams, UpstreamModel
+from sentidistill.models.folder import copy_student
 from sentidistill.models.gguf import GGUFParams
 from sentidistill.training.export import ExportParams, export_student
-from sentidistill.training.sft import copy_model_folder
 
 
 def _res(avg, n=120):
@@ -23,7 +23,7 @@ def _res(avg, n=120):
 
 def _source(tmp_path, tiny_llama):
     src = tmp_path / "student-icldist"
-    copy_model_folder(tiny_llama / "hf", src, {"name": "student-icldist", "stage": "icldist", "mode": "two_stage",
+    copy_student(tiny_llama / "hf", src, {"name": "student-icldist", "stage": "icldist", "mode": "two_stage",
                                                "base_model": "tiny-llama", "started_from": "student-knowdist",
                                                "trained": True, "git_revision": "abc", "teacher": "t",
                                                "chat_template": False})  # fmt: skip
