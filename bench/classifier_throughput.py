@@ -155,14 +155,13 @@ def bench_teacher(texts: list[str], n: int) -> dict[str, Any]:
     from sentidistill.engines import load_engine
     from sentidistill.params import load_section
     from sentidistill.teacher.config import TeacherParams
-    from sentidistill.teacher.corpus import templater_for
-    from sentidistill.teacher.identity import identity_label, teacher_identity
+    from sentidistill.teacher.resolve import resolve_teacher
 
-    teacher = load_section("teacher", TeacherParams)
+    resolved = resolve_teacher(load_section("teacher", TeacherParams))
+    teacher = resolved.params
     params = load_section("classifier.labels", LabelParams)
-    template = templater_for(teacher)
-    prompts = [template(params.render(t)) if template else params.render(t) for t in texts[:n]]
-    gen = teacher.sampling_for("classifier_labels").generation_params(parse_special=template is not None)
+    prompts = resolved.prompts([params.render(t) for t in texts[:n]])
+    gen = teacher.sampling_for("classifier_labels").generation_params(parse_special=resolved.parse_special)
     t0 = time.perf_counter()
     engine = load_engine(teacher.model, teacher.engine)
     load_s = time.perf_counter() - t0
@@ -186,7 +185,7 @@ def bench_teacher(texts: list[str], n: int) -> dict[str, Any]:
         engine.close()
     total = gen_s + (soft_s or 0.0)
     return {
-        "model": identity_label(teacher_identity(teacher)),
+        "model": resolved.label,
         "engine": teacher.engine.backend,
         "n_parallel": teacher.engine.n_parallel,
         "n": len(prompts),

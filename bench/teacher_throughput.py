@@ -46,11 +46,13 @@ from sentidistill.engines.base import GenerationParams
 from sentidistill.engines.openai_engine import OpenAIEngine
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
+from sentidistill.knowdist.task import KnowDistTask
 from sentidistill.models.store import model_paths
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA
 from sentidistill.teacher.config import TeacherParams
-from sentidistill.teacher.run import run_teacher_generate
+from sentidistill.teacher.resolve import resolve_teacher
+from sentidistill.teacher.task import run_task
 from sentidistill.teacher.template import ChatTemplater
 
 
@@ -251,13 +253,13 @@ def main(argv: list[str] | None = None) -> None:
         runs = {}
         for name in ("c_stage_cold_cache", "d_stage_warm_cache"):
             t0 = time.perf_counter()
-            st = run_teacher_generate("knowdist", stage_teacher, ["empty"], work / "prompts.parquet", work / "out",
-                                      work / "cache", work / "stats.json")  # fmt: skip
+            st = run_task(KnowDistTask(["empty"]), resolve_teacher(stage_teacher), work / "prompts.parquet",
+                          work / "out", work / "cache", work / "stats.json")  # fmt: skip
             secs = time.perf_counter() - t0
             tokens = st["tokens"]["completion"]
             runs[name] = {"completion_tokens": tokens, "seconds": round(secs, 3), "tokens_per_s": _tps(tokens, secs),
                           "prompts": st["rows"], "cache_hits": st["cache_hits"], "generated": st["generated"],
-                          "how": "run_teacher_generate: Ray Data actor pool (1 actor) + cache + pandera + parquet"}  # fmt: skip
+                          "how": "run_task: Ray Data actor pool (1 actor) + cache + pandera + parquet"}  # fmt: skip
             print(f"({name[0]})", runs[name], flush=True)
         results.update(runs)
 

@@ -33,8 +33,8 @@ if str(ROOT) not in sys.path:
 def train(args: argparse.Namespace) -> None:
     import polars as pl
 
+    from sentidistill.icldist.task import icldist_policy
     from sentidistill.params import load_params
-    from sentidistill.teacher.corpus import apply_policy
     from sentidistill.training.config import load_training_params
     from sentidistill.training.run import run_stage
 
@@ -56,7 +56,7 @@ def train(args: argparse.Namespace) -> None:
     if args.max_label_share is not None:
         cols = corpus.columns
         exclude = load_params()["icldist"]["policy"]["exclude"]
-        corpus, st = apply_policy(corpus.drop("keep", "exclude_reason"), exclude, args.max_label_share)
+        corpus, st = icldist_policy(corpus.drop("keep", "exclude_reason"), exclude, args.max_label_share)
         corpus = corpus.select(cols)
         print("policy", st, flush=True)
     corpus.write_parquet(root / "icldist_corpus.parquet")

@@ -17,6 +17,7 @@ from sentidistill.classifier.labels import run_labels
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA, DATA, ROOT, STATS
 from sentidistill.teacher.config import TeacherParams
+from sentidistill.teacher.resolve import resolve_teacher
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         else [CORPUS_DATA / "knowdist_pool.parquet", CORPUS_DATA / "icldist_pool.parquet"]
     )
     return run_labels(
-        teacher,
+        resolve_teacher(teacher),
         params,
         clean_path=args.clean,
         pool_paths=pools,

@@ -17,6 +17,7 @@ from sentidistill.icldist.run import run_demo_labels
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA, DATA, ROOT, STATS
 from sentidistill.teacher.config import TeacherParams
+from sentidistill.teacher.resolve import resolve_teacher
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     formats = load_section("icldist.formats", FormatParams)
     params = load_section("icldist.demo_labels", DemoLabelParams)
-    return run_demo_labels(teacher, formats, params, args.pool, args.out, args.cache_dir, args.metrics)
+    return run_demo_labels(resolve_teacher(teacher), formats, params, args.pool, args.out, args.cache_dir, args.metrics)
 
 
 if __name__ == "__main__":

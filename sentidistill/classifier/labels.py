@@ -1,8 +1,9 @@
 """Stage logic of ``classifier_labels``: the teacher labels a sample of corpus texts with a
 one-sentence rationale and a label in a JSON answer (the notebook's chain-of-thought
-labeling), through the same generation engine, Ray runner and row cache as the other
-teacher stages (:func:`sentidistill.teacher.corpus.generate_table`, cache namespace
-``classifier_labels``).
+labeling), through the same teacher service as the other teacher stages -- the teacher
+resolved once (:func:`sentidistill.teacher.resolve.resolve_teacher`), its generation engine,
+Ray runner and row cache (:func:`sentidistill.teacher.generate.generate_table`) or label
+scores (:func:`sentidistill.teacher.scoring.score_table`), cache namespace ``classifier_labels``.
 
 Texts: a seeded sample of the clean corpus, balanced over domains, disjoint from the
 KnowDist and ICLDist pools, ``min_chars``-``max_chars`` characters long (the teacher labels
@@ -33,9 +34,8 @@ from sentidistill.engines.base import Engine
 from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
-from sentidistill.teacher.config import TeacherParams
-from sentidistill.teacher.corpus import generate_table, templater_for
-from sentidistill.teacher.identity import teacher_identity
+from sentidistill.teacher.generate import generate_table
+from sentidistill.teacher.resolve import ResolvedTeacher
 
 log = get_logger(__name__)
 
@@ -149,7 +149,7 @@ def _counts(s: pl.Series) -> dict[str, int]:
 
 
 def run_labels(
-    teacher: TeacherParams,
+    teacher: ResolvedTeacher,
     params: LabelParams,
     *,
     clean_path: Path,
@@ -157,28 +157,24 @@ def run_labels(
     out_path: Path,
     cache_root: Path,
     metrics_path: Path,
-    identity: dict[str, Any] | None = None,
-    templater: Callable[[str], str] | None | bool = True,
     engine_factory: Callable[[], Engine] | None = None,
 ) -> dict[str, Any]:
-    """The whole stage: select, ask the teacher, parse, (soft labels), write parquet + stats."""
+    """The whole stage: select, ask the teacher, parse, (soft labels), write parquet + stats.
+
+    ``engine_factory`` builds the soft-label scorer's engine (default: the teacher's)."""
     from sentidistill.classifier import soft
 
     if params.soft_labels:
-        soft.check_backend(teacher.engine.backend)  # fail before any teacher work
+        soft.check_backend(teacher.params.engine.backend)  # fail before any teacher work
     clean = read_parquet(clean_path, CORPUS_CLEAN)
     pools = [read_parquet(p, POOL) for p in pool_paths]
     texts, selection = select_texts(clean, pools, params)
     del clean
     requests = label_requests(texts, params)
-    ident = identity if identity is not None else teacher_identity(teacher)
-    template = templater_for(teacher) if templater is True else (templater or None)
     if params.method == "score":
-        table, gen_stats, soft_stats = score_labels(requests, teacher, params, cache_root, ident, template)
+        table, gen_stats, soft_stats = score_labels(requests, teacher, params, cache_root)
         return _finish(table, gen_stats, soft_stats, params, selection, out_path, metrics_path)
-    generated, gen_stats = generate_table(
-        requests, teacher, CORPUS, cache_root, identity=ident, templater=template or False
-    )
+    generated, gen_stats = generate_table(requests, teacher, CORPUS, cache_root)
     table = parse_table(generated, params)
 
     soft_stats: dict[str, Any] = {"enabled": params.soft_labels}
@@ -190,18 +186,12 @@ def run_labels(
                 table["prompt"].to_list(), table["response"].to_list(), table["label_offset"].to_list()
             )
         ]
-
-        def factory() -> Engine:
-            from sentidistill.engines import load_engine
-
-            return load_engine(teacher.model, teacher.engine)
-
         probs, st = soft.soft_labels(
             prefixes,
             params.labels,
-            identity=ident,
+            identity=teacher.identity,
             cache_root=cache_root,
-            engine_factory=engine_factory or factory,
+            engine_factory=engine_factory or teacher.load_engine,
             namespace=CORPUS,
         )
         labeled = table["label"].is_not_null()
@@ -224,16 +214,15 @@ def run_labels(
 
 
 def score_labels(
-    requests: pl.DataFrame, teacher: TeacherParams, params: LabelParams, cache_root: Path,
-    identity: dict[str, Any], template: Callable[[str], str] | None,
-) -> tuple[pl.DataFrame, dict[str, Any], dict[str, Any]]:  # fmt: skip
+    requests: pl.DataFrame, teacher: ResolvedTeacher, params: LabelParams, cache_root: Path
+) -> tuple[pl.DataFrame, dict[str, Any], dict[str, Any]]:
     """Method ``score``: the argmax of the teacher's label scores; its probabilities are the soft labels."""
     import math
 
     from sentidistill.teacher.scoring import score_table
 
-    scored, st = score_table(requests.with_columns(pl.lit(list(params.labels)).alias("candidates")), teacher, CORPUS,
-                             cache_root, identity=identity, templater=template or False)  # fmt: skip
+    candidates = requests.with_columns(pl.lit(list(params.labels)).alias("candidates"))
+    scored, st = score_table(candidates, teacher, CORPUS, cache_root)
     probs = [[round(math.exp(x), 6) for x in s] for s in scored["scores"].to_list()]
     probs = [[v / sum(p) for v in p] for p in probs]
     best = [max(range(len(p)), key=p.__getitem__) for p in probs]

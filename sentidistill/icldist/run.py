@@ -16,8 +16,8 @@ from sentidistill.icldist.natinst import NatInstParams
 from sentidistill.icldist.prompts import DemoLabelParams, ICLPromptParams, demo_label_requests, select_demo_texts
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
-from sentidistill.teacher.config import TeacherParams
-from sentidistill.teacher.corpus import generate_table
+from sentidistill.teacher.generate import generate_table
+from sentidistill.teacher.resolve import ResolvedTeacher
 
 log = get_logger(__name__)
 
@@ -25,10 +25,12 @@ DEMO_CORPUS = "icldist_demo_labels"
 
 
 def run_demo_labels(
-    teacher: TeacherParams, formats: FormatParams, params: DemoLabelParams, pool_path: Path,
+    teacher: ResolvedTeacher, formats: FormatParams, params: DemoLabelParams, pool_path: Path,
     out_path: Path, cache_root: Path, metrics_path: Path,
 ) -> dict[str, Any]:  # fmt: skip
-    """The teacher labels ``n_texts`` pool texts zero-shot (sentiment; emotion per taxonomy)."""
+    """The teacher labels ``n_texts`` pool texts zero-shot (sentiment; emotion per taxonomy):
+    its greedy answers parsed (method ``generate``) or the argmax of its label scores (``score``),
+    in the teacher cache namespace ``icldist_demo_labels``."""
     pool = read_parquet(pool_path, POOL)
     texts = select_demo_texts(pool, params)
     requests = demo_label_requests(texts, formats, params.taxonomies)

@@ -71,7 +71,9 @@ class TeacherParams(StrictModel):
         description="rows the engine may fail on (after its retries) before the stage stops; failed rows are "
         "never cached, stay in the corpus flagged 'teacher_error', and a rerun retries them",
     )
-    sampling: dict[str, SamplingParams] = Field(description="per corpus: knowdist, icldist, icldist_demo_labels")
+    sampling: dict[str, SamplingParams] = Field(
+        description="per teacher task (its name): knowdist, icldist, icldist_demo_labels, classifier_labels"
+    )
 
     def sampling_for(self, corpus: str) -> SamplingParams:
         if corpus not in self.sampling:
@@ -80,14 +82,9 @@ class TeacherParams(StrictModel):
 
 
 class PolicyParams(StrictModel):
-    """``knowdist.policy`` / ``icldist.policy``: which flagged rows leave the training set
-    (they stay in the corpus file with ``keep: false`` and their ``exclude_reason``)."""
+    """``<corpus>.policy`` of a corpus whose answers are not parsed (``knowdist.policy``): which
+    flagged rows leave the training set (they stay in the corpus file with ``keep: false`` and
+    their ``exclude_reason``; ``teacher_error`` rows always leave). A task that parses answers
+    extends it with its own reasons (``icldist.policy``: ``ICLDistPolicyParams`` in ``icldist/task.py``)."""
 
-    exclude: list[Literal["empty", "truncated", "parse_failed"]]
-    max_label_share: float | None = Field(
-        None,
-        gt=0,
-        le=1,
-        description="ICLDist sentiment answers: the most any one label may hold of the kept rows of its "
-        "label-word set (surplus rows leave as 'label_balance'); null = off",
-    )
+    exclude: list[Literal["empty", "truncated"]]

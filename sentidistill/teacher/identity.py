@@ -22,21 +22,28 @@ from sentidistill.teacher.config import SamplingParams, TeacherParams
 KEY_VERSION = 1
 
 
-def teacher_identity(teacher: TeacherParams, models_dir: Any = None) -> dict[str, Any]:
-    """Identity of the configured teacher (reads ``models/<name>/manifest.json`` when the
-    model is materialized; an OpenAI-served model unknown to the registry keeps its name)."""
-    eng = teacher.engine
-    ident: dict[str, Any] = {"backend": eng.backend}
+def locate_teacher(teacher: TeacherParams, models_dir: Any = None) -> Any:
+    """The teacher's materialized model folder (:class:`sentidistill.models.store.ModelPaths`), or
+    None for an OpenAI-served model the registry does not know (the server holds the weights)."""
     try:
         from sentidistill.models.store import model_paths
 
-        paths = model_paths(teacher.model) if models_dir is None else model_paths(teacher.model, models_dir)
+        return model_paths(teacher.model) if models_dir is None else model_paths(teacher.model, models_dir)
+    except Exception:
+        if teacher.engine.backend != "openai":
+            raise
+        return None
+
+
+def identity_of(teacher: TeacherParams, paths: Any) -> dict[str, Any]:
+    """Identity of the configured teacher whose model folder is ``paths`` (:func:`locate_teacher`)."""
+    eng = teacher.engine
+    ident: dict[str, Any] = {"backend": eng.backend}
+    if paths is not None:
         ident["model"] = paths.name
         ident["weights_sha256"] = paths.manifest.get("gguf_sha256") or _files_digest(paths.manifest)
         hf_dtype = paths.manifest.get("dtype")
-    except Exception:
-        if eng.backend != "openai":
-            raise
+    else:
         ident["model"] = teacher.model
         ident["weights_sha256"] = None
         hf_dtype = None
@@ -47,6 +54,13 @@ def teacher_identity(teacher: TeacherParams, models_dir: Any = None) -> dict[str
         ident["served_model"] = eng.openai.model
         ident["server_chat_template"] = eng.openai.chat
     return ident
+
+
+def teacher_identity(teacher: TeacherParams, models_dir: Any = None) -> dict[str, Any]:
+    """Identity of the configured teacher (reads ``models/<name>/manifest.json`` when the
+    model is materialized; an OpenAI-served model unknown to the registry keeps its name).
+    A stage resolves it once, with its chat template: :func:`sentidistill.teacher.resolve.resolve_teacher`."""
+    return identity_of(teacher, locate_teacher(teacher, models_dir))
 
 
 def identity_label(ident: dict[str, Any]) -> str:

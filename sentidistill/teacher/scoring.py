@@ -8,7 +8,7 @@ are scored consecutively, so llama.cpp evaluates that prefix once and each text 
 its own tokens (``LlamaCppEngine._eval_reusing_prefix``). Label sets whose first tokens
 collide fall back to whole-label log-likelihoods.
 
-Same cache and accounting as generation (:mod:`sentidistill.teacher.corpus`): one row per
+Same cache and accounting as generation (:mod:`sentidistill.teacher.generate`): one row per
 cache key ``sha256(teacher identity, {"method": "label_scores", candidates}, full prompt)``,
 the scores stored as JSON in the shard's ``response``; a killed run loses at most
 ``teacher.cache.shard_rows`` rows and resumes with the rest.
@@ -28,9 +28,8 @@ import polars as pl
 from sentidistill.faults import record_engine_calls
 from sentidistill.log import get_logger, progress_bar
 from sentidistill.teacher.cache import TeacherCache
-from sentidistill.teacher.config import TeacherParams
-from sentidistill.teacher.corpus import templater_for
-from sentidistill.teacher.identity import cache_key, identity_label, teacher_identity
+from sentidistill.teacher.identity import cache_key
+from sentidistill.teacher.resolve import ResolvedTeacher
 
 log = get_logger(__name__)
 
@@ -58,50 +57,41 @@ def score_candidates(
 
 
 def score_table(
-    requests: pl.DataFrame, teacher: TeacherParams, corpus: str, cache_root: str | Path,
-    *, identity: dict[str, Any] | None = None, templater: Any = True,
-) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
-    """Score every row of ``requests`` (``prompt_id``, ``user_message``, ``candidates``).
+    requests: pl.DataFrame, teacher: ResolvedTeacher, name: str, cache_root: str | Path
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Score every row of ``requests`` (``prompt_id``, ``user_message``, ``candidates``) through
+    the cache namespace ``<cache_root>/<name>``.
 
     Returns ``requests`` + ``prompt``, ``key``, ``scores`` (log-probabilities in candidate
     order), ``cache_hit``; and run stats. Rows are scored grouped by candidate set, in
     request order within a group, so prompts that share a prefix follow each other.
     """
-    ident = identity if identity is not None else teacher_identity(teacher)
-    template = templater_for(teacher) if templater is True else (templater or None)
-    prompts = [template(m) if template else m for m in requests["user_message"].to_list()]
+    ident = teacher.identity
+    prompts = teacher.prompts(requests["user_message"].to_list())
     cands = requests["candidates"].to_list()
     keys = [cache_key(ident, {"method": METHOD, "candidates": list(c)}, p) for p, c in zip(prompts, cands)]
     req = requests.with_columns(pl.Series("prompt", prompts, dtype=pl.Utf8), pl.Series("key", keys, dtype=pl.Utf8))
-    cache = TeacherCache(Path(cache_root) / corpus)
+    cache = TeacherCache(Path(cache_root) / name)
     stale = cache.remove_stale_temp_files()
     cache.verify()
     unique = req.unique("key", keep="first", maintain_order=True)
     hit_keys = set(cache.lookup(unique["key"].to_list())["key"].to_list())
     missing = unique.filter(~pl.col("key").is_in(list(hit_keys)))
-    label = identity_label(ident)
-    log.info(
-        "%s: %d rows (%d unique), %d cached, %d to score",
-        corpus,
-        req.height,
-        unique.height,
-        len(hit_keys),
-        missing.height,
-    )
+    label = teacher.label
+    log.info("%s: %d rows (%d unique), %d cached, %d to score", name, req.height, unique.height, len(hit_keys),
+             missing.height)  # fmt: skip
     t0 = time.perf_counter()
     if missing.height:
-        from sentidistill.engines import load_engine
-
-        engine = load_engine(teacher.model, teacher.engine)
-        shard = teacher.cache.shard_rows
+        engine = teacher.load_engine()
+        shard = teacher.params.cache.shard_rows
         try:
-            with progress_bar(missing.height, desc=f"teacher {corpus}", unit="text") as bar:
+            with progress_bar(missing.height, desc=f"teacher {name}", unit="text") as bar:
                 for group in missing.partition_by("candidates", maintain_order=True):
                     cand = list(group["candidates"][0])
                     for start in range(0, group.height, shard):
                         part = group.slice(start, shard)
                         scores = score_candidates(
-                            engine, part["prompt"].to_list(), cand, parse_special=template is not None
+                            engine, part["prompt"].to_list(), cand, parse_special=teacher.parse_special
                         )
                         record_engine_calls(part["key"].to_list())
                         cache.append([

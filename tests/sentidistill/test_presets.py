@@ -46,7 +46,8 @@ def test_discovery_finds_every_stage_group():
         "knowdist.prompts",
         "sentibench.eval",
         "sentibench.models.*",
-        "*.policy",
+        "knowdist.policy",
+        "icldist.policy",
         "models",
     ]:
         assert sec in found

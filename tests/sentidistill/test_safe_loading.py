@@ -418,10 +418,12 @@ def secret_hits(root: Path, secret: str) -> list[str]:
 
 
 def _run(teacher: Any, work: Path) -> dict[str, Any]:
-    from sentidistill.teacher.run import run_teacher_generate
+    from sentidistill.knowdist.task import KnowDistTask
+    from sentidistill.teacher.resolve import resolve_teacher
+    from sentidistill.teacher.task import run_task
 
-    return run_teacher_generate("knowdist", teacher, ["empty"], work / "knowdist_prompts.parquet", work / "out",
-                                work / "cache", work / "stats.json")  # fmt: skip
+    return run_task(KnowDistTask(["empty"]), resolve_teacher(teacher), work / "knowdist_prompts.parquet", work / "out",
+                    work / "cache", work / "stats.json")  # fmt: skip
 
 
 def _prompts(work: Path) -> list[str]:

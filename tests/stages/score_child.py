@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sentidistill.teacher.resolve import resolve_teacher
 from sentidistill.teacher.scoring import score_table
 from tests.stages.teacher_child import WORDS, tiny_teacher
 
@@ -25,7 +26,9 @@ def main(workdir: str, n: str) -> None:
         "user_message": [f"Classify the sentiment (positive, negative, neutral).\nText: {t}\nLabel:" for t in texts],
         "candidates": [CANDIDATES] * len(texts),
     })  # fmt: skip
-    out, _ = score_table(reqs, tiny_teacher("local", shard_rows=2), "classifier_labels", work / "cache")
+    out, _ = score_table(
+        reqs, resolve_teacher(tiny_teacher("local", shard_rows=2)), "classifier_labels", work / "cache"
+    )
     out.select("prompt_id", "key", "scores").write_parquet(work / "scores.parquet")
 
 

@@ -1,5 +1,5 @@
 """Child process of the resume test: stage logic of `teacher_generate knowdist` with the
-tiny SmolLM2 teacher on a small synthetic prompt table.
+tiny SmolLM2 teacher on a small synthetic prompt table (the KnowDist task through run_task).
 
     python -m tests.stages.teacher_child WORKDIR N_PROMPTS RUNNER [BATCH_SIZE] [N_PARALLEL] [ACTOR_RESTARTS] [RAY_ADDRESS] [RAY_RESOURCES_JSON]
 
@@ -18,9 +18,11 @@ import polars as pl
 from schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.io import write_parquet
 from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
+from sentidistill.knowdist.task import KnowDistTask
 from sentidistill.params import parse_section
 from sentidistill.teacher.config import TeacherParams
-from sentidistill.teacher.run import run_teacher_generate
+from sentidistill.teacher.resolve import resolve_teacher
+from sentidistill.teacher.task import run_task
 
 WORDS = "great awful service movie plot food waiter slow fast loved hated price quality screen battery".split()
 
@@ -97,7 +99,9 @@ def main(
     teacher = tiny_teacher(runner, batch_size=int(batch_size), n_parallel=int(n_parallel),
                            actor_restarts=int(actor_restarts), address=address or None,
                            resources=json.loads(resources))  # fmt: skip
-    run_teacher_generate("knowdist", teacher, ["empty"], prompts, work / "out", work / "cache", work / "stats.json")
+    run_task(
+        KnowDistTask(["empty"]), resolve_teacher(teacher), prompts, work / "out", work / "cache", work / "stats.json"
+    )
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@ import re
 import polars as pl
 import pytest
 
+from sentidistill.knowdist.task import KnowDistTask
 from sentidistill.params import parse_section
 from sentidistill.teacher.cache import TeacherCache
 from sentidistill.teacher.config import TeacherParams
-from sentidistill.teacher.corpus import TeacherRowsFailed
-from sentidistill.teacher.run import run_teacher_generate
+from sentidistill.teacher.generate import TeacherRowsFailed
+from sentidistill.teacher.resolve import resolve_teacher
+from sentidistill.teacher.task import run_task
 from tests.stages.teacher_child import make_prompts
 from tests.support.openai_server import FakeOpenAIServer, answer_for
 
@@ -55,8 +57,8 @@ def _teacher(srv: FakeOpenAIServer, max_failed_rows: int = 0) -> TeacherParams:
 
 
 def _run(tmp_path, teacher):
-    return run_teacher_generate("knowdist", teacher, ["empty"], tmp_path / "prompts.parquet", tmp_path / "out",
-                                tmp_path / "cache", tmp_path / "stats.json")  # fmt: skip
+    return run_task(KnowDistTask(["empty"]), resolve_teacher(teacher), tmp_path / "prompts.parquet", tmp_path / "out",
+                    tmp_path / "cache", tmp_path / "stats.json")  # fmt: skip
 
 
 def test_flaky_server_keeps_what_succeeds_records_what_fails_and_retries_only_that(tmp_path):

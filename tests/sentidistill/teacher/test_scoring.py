@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from sentidistill.teacher.resolve import resolve_teacher
 from sentidistill.teacher.scoring import score_candidates, score_table
 from tests.sentidistill.teacher.conftest import teacher_params
 
@@ -44,7 +45,7 @@ def test_colliding_first_tokens_fall_back_to_whole_label_likelihoods(tiny_llamac
 
 
 def test_score_table_caches_every_row_and_a_rerun_scores_nothing(tiny_model_paths, tmp_path):
-    teacher = teacher_params(cache={"dir": str(tmp_path), "shard_rows": 2})
+    teacher = resolve_teacher(teacher_params(cache={"dir": str(tmp_path), "shard_rows": 2}))
     out, st = score_table(_requests(), teacher, "labels", tmp_path)
     assert st["scored"] == 5 and st["cache_hits"] == 0 and st["cache"]["shards"] == 3  # shards of <= 2 rows
     assert out["scores"].list.len().to_list() == [3] * 5 and not out["cache_hit"].any()

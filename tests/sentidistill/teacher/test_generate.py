@@ -1,15 +1,19 @@
+"""generate_table: only missing rows reach the teacher, flags, own answers, failed rows;
+and the flag-based exclusion policy (sentidistill/teacher/policy.py)."""
+
 import polars as pl
 import pytest
 
 from sentidistill.teacher.cache import TeacherCache
-from sentidistill.teacher.corpus import TeacherRowsFailed, apply_policy, generate_table, label_cap
+from sentidistill.teacher.generate import TeacherRowsFailed, generate_table
+from sentidistill.teacher.policy import apply_exclusions, exclude_rows, exclusion_stats
+from sentidistill.teacher.resolve import resolve_teacher
 from tests.sentidistill.teacher.conftest import IDENTITY, requests, teacher_params
 
 
-def _run(reqs, tmp_path, **over):
-    return generate_table(
-        reqs, teacher_params(**over), "knowdist", tmp_path / "cache", identity=IDENTITY, templater=False
-    )
+def _run(reqs, tmp_path, own_answers=None, **over):
+    teacher = resolve_teacher(teacher_params(**over), identity=IDENTITY, templater=False)
+    return generate_table(reqs, teacher, "knowdist", tmp_path / "cache", own_answers=own_answers)
 
 
 def test_only_missing_rows_reach_the_teacher(echo_engine, tmp_path):
@@ -48,77 +52,49 @@ def test_flags_and_policy(echo_engine, tmp_path):
     out, st = _run(reqs, tmp_path)
     assert out["flag"].to_list() == [None, "empty", "truncated"]
     assert st["flags"] == {"empty": 1, "truncated": 1, "teacher_error": 0}
-    kept, pst = apply_policy(out, ["empty"])
+    kept, pst = apply_exclusions(out, ["empty"])
     assert kept["keep"].to_list() == [True, False, True] and pst["excluded"] == {"empty": 1, "teacher_error": 0}
-    kept, pst = apply_policy(out, ["empty", "truncated"])
+    kept, pst = apply_exclusions(out, ["empty", "truncated"])
     assert pst["kept"] == 1 and pst["kept"] + sum(pst["excluded"].values()) == 3
     with pytest.raises(ValueError, match="unknown exclusion"):
-        apply_policy(out, ["bogus"])
-
-
-def test_parse_failed_policy():
-    df = pl.DataFrame({"flag": [None, None, "empty"], "parse_error": [None, "unknown_label", "empty"]})
-    out, st = apply_policy(df, ["empty", "truncated", "parse_failed"])
-    assert out["exclude_reason"].to_list() == [None, "parse_failed", "empty"]
-    assert st == {"policy": ["empty", "truncated", "parse_failed"], "kept": 1,
-                  "excluded": {"teacher_error": 0, "empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
-
-
-def test_label_cap():
-    assert label_cap([7, 2], 0.5) == 2  # 2 + 2 kept, neither above half
-    assert label_cap([7, 6, 4], 0.5) == 7  # 7 of 17: already balanced enough
-    assert label_cap([9, 3, 2], 0.5) == 5  # 5 of 10
-    assert label_cap([5], 0.5) == 0  # one label only: nothing to learn but the prior
-    assert label_cap([5], 1.0) == 5 and label_cap([], 0.5) == 0
-
-
-def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_every_row():
-    rows = [("basic", "negative")] * 7 + [("basic", "positive")] * 2 + [("signed", "+1")] * 3 + [("signed", "-1")] * 3
-    df = pl.DataFrame({
-        "prompt_id": [f"{(i * 7919) % 101:04d}" for i in range(len(rows) + 2)],
-        "task": ["sentiment"] * len(rows) + ["emotion", "sentiment"],
-        "label_set": [r[0] for r in rows] + ["ekman7", "basic"],
-        "flag": [None] * (len(rows) + 1) + ["empty"],
-        "parse_error": [None] * (len(rows) + 1) + ["empty"],
-        "parsed": [[r[1]] for r in rows] + [["sad", "fear"], []],
-    })  # fmt: skip
-    out, st = apply_policy(df, ["empty", "parse_failed"], max_label_share=0.5)
-    kept = out.filter(pl.col("keep"))
-    assert kept.filter(pl.col("label_set") == "basic")["parsed"].list.first().value_counts()["count"].to_list() == [
-        2,
-        2,
-    ]
-    assert (
-        kept.filter(pl.col("label_set") == "signed").height == 6
-        and kept.filter(pl.col("task") == "emotion").height == 1
-    )
-    assert (
-        st["excluded"] == {"teacher_error": 0, "empty": 1, "parse_failed": 0, "label_balance": 5}
-        and st["max_label_share"] == 0.5
-    )
-    assert st["kept"] + sum(st["excluded"].values()) == df.height
-    dropped = set(out.filter(pl.col("exclude_reason") == "label_balance")["prompt_id"])
-    negatives = df.filter(pl.col("parsed").list.first() == "negative").sort("prompt_id")["prompt_id"].to_list()
-    assert dropped == set(negatives[2:])  # the first two by prompt_id stay
-    again, _ = apply_policy(df.reverse(), ["empty", "parse_failed"], max_label_share=0.5)
-    assert set(again.filter(pl.col("exclude_reason") == "label_balance")["prompt_id"]) == dropped  # order-free
+        apply_exclusions(out, ["bogus"])
     with pytest.raises(ValueError, match="unknown exclusion"):
-        apply_policy(df, ["label_balance"])  # set by max_label_share, not listed
+        apply_exclusions(out, ["parse_failed"])  # a task's reason: only where the task names its condition
 
 
-def test_label_balance_is_refused_where_answers_have_no_labels(tmp_path):
-    from sentidistill.teacher.run import run_teacher_generate
+def test_a_task_adds_its_own_reasons_after_the_flags_and_counts_later_exclusions():
+    df = pl.DataFrame({"flag": [None, None, "empty", None], "parse_error": [None, "unknown_label", "empty", None]})
+    cond = {"parse_failed": pl.col("parse_error").is_not_null()}
+    out, st = apply_exclusions(df, ["empty", "truncated", "parse_failed"], cond)
+    assert out["exclude_reason"].to_list() == [None, "parse_failed", "empty", None]  # the flag comes first
+    assert st == {"policy": ["empty", "truncated", "parse_failed"], "kept": 2,
+                  "excluded": {"teacher_error": 0, "empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
+    # a later step of the task (e.g. a balance) excludes one more kept row under its own reason
+    later = exclude_rows(df, ["empty"], cond).with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("label_balance")).otherwise("exclude_reason")
+        .alias("exclude_reason"), (pl.col("keep") & (pl.int_range(pl.len()) != 3)).alias("keep"),
+    )  # fmt: skip
+    st = exclusion_stats(later, ["empty"], ["label_balance"])
+    assert st["excluded"] == {"teacher_error": 0, "empty": 1, "label_balance": 1} and st["kept"] == 2
 
-    with pytest.raises(ValueError, match="knowdist.policy.max_label_share"):  # before any teacher work
-        run_teacher_generate("knowdist", teacher_params(), ["empty"], tmp_path / "p.parquet", tmp_path / "o",
-                             tmp_path / "c", tmp_path / "m.json", max_label_share=0.5)  # fmt: skip
 
+def test_own_answers_skip_the_teacher(echo_engine, tmp_path):
+    """A task's own answers (here: every other row) are recorded with their key, response and
+    engine; only the other rows reach the teacher."""
 
-def test_gold_rows_skip_the_teacher(echo_engine, tmp_path):
-    reqs = requests(2).with_columns(pl.Series("answer_source", ["teacher", "gold"]), pl.Series("gold", [None, "Yes."]))
-    out, st = _run(reqs, tmp_path)
-    assert len(echo_engine.calls) == 1 and st["gold_rows"] == 1
-    assert out["response"][1] == "Yes." and out["engine"][1] == "gold"
+    def own(req):
+        mine = pl.int_range(pl.len()) % 2 == 1
+        return req.select(
+            pl.when(mine).then(pl.lit("a" * 64)).alias("key"), pl.lit("Yes.").alias("response"),
+            pl.lit("reference").alias("engine"),
+        )  # fmt: skip
+
+    reqs = requests(2)
+    out, st = _run(reqs, tmp_path, own_answers=own)
+    assert len(echo_engine.calls) == 1 and st["gold_rows"] == 1 and st["teacher_rows"] == 1
+    assert out["response"][1] == "Yes." and out["engine"][1] == "reference" and out["key"][1] == "a" * 64
+    assert out["finish_reason"][1] == "stop" and out["n_completion_tokens"][1] == 0 and out["flag"][1] is None
+    assert TeacherCache(tmp_path / "cache" / "knowdist").stats()["unique_keys"] == 1  # own answers are not cached
 
 
 def test_sampled_rows_get_key_derived_seeds(echo_engine, tmp_path, monkeypatch):
@@ -160,7 +136,7 @@ def test_a_failing_row_fails_alone_is_never_cached_and_only_it_is_retried(echo_e
     assert bad["finish_reason"].to_list() == ["error"]
     good = out.filter(pl.col("prompt_id") != f"{3:016x}")
     assert all(r.endswith(f"world {m.split()[1]}") for r, m in zip(good["response"], good["user_message"]))
-    kept, pst = apply_policy(out, ["empty"])
+    kept, pst = apply_exclusions(out, ["empty"])
     assert pst["excluded"]["teacher_error"] == 1 and pst["kept"] == 4
 
     echo_engine.failing = set()  # the server recovered: a rerun generates that row only
