@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RAW    := data/raw/sentibench.dvc data/raw/unlabeled.dvc data/raw/natinst.dvc
-# dvc.yaml runs stages as `python -m stages.<name>`: the venv's python must come first on PATH
+# dvc.yaml runs stages as `python -m sentidistill.stages.<name>`: the venv's python must come first on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup data models repro test test-fast bench clean-venv review doctor exp
@@ -46,8 +46,8 @@ repro: data models
 test: data
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m stages.prepare_models smollm2-135m-instruct
-	$(BIN)/python -m stages.prepare_models all-minilm-l6-v2
+	$(BIN)/python -m sentidistill.stages.prepare_models smollm2-135m-instruct
+	$(BIN)/python -m sentidistill.stages.prepare_models all-minilm-l6-v2
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

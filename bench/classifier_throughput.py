@@ -34,8 +34,8 @@ import numpy as np
 import polars as pl
 
 from bench._common import write_result
-from schemas.sentibench_datasets import get_spec
 from sentidistill import paths
+from sentidistill.schemas.sentibench_datasets import get_spec
 from sentidistill.sentibench.evaluate import (
     EvalModel,
     EvalParams,
@@ -70,8 +70,9 @@ def bench_encoder(
         clf, which = EncoderClassifier.load(path), str(path)
     else:  # same architecture, same speed: the untrained base encoder
         cls = load_params()["classifier"]
-        clf = EncoderClassifier.untrained(base, cls["labels"]["labels"], seed=0,
-                                          max_length=cls["train"]["inference_max_length"])  # fmt: skip
+        clf = EncoderClassifier.untrained(
+            base, cls["labels"]["labels"], seed=0, max_length=cls["train"]["inference_max_length"]
+        )
         which = f"{base} (untrained: {path} missing)"
     load_s = time.perf_counter() - t0
     clf.predict_proba(texts[:16], batch_size=batch_size, desc=None)  # warm-up
@@ -103,8 +104,9 @@ def bench_encoder(
     }
 
 
-def bench_llm(model: str, engine_cfg: Any, test: pl.DataFrame, dev: pl.DataFrame, shots: int, max_seconds: float,
-              chunk: int = 32) -> dict[str, Any]:  # fmt: skip
+def bench_llm(
+    model: str, engine_cfg: Any, test: pl.DataFrame, dev: pl.DataFrame, shots: int, max_seconds: float, chunk: int = 32
+) -> dict[str, Any]:
     from sentidistill.engines import load_engine
 
     spec = get_spec("sst2")
@@ -210,8 +212,11 @@ def stage_teacher_figure() -> dict[str, Any] | None:
     thr = m.get("throughput", {})
     if not thr.get("generated_texts"):
         return {"note": "the last classifier_labels run took every answer from the cache"}
-    return {**thr, "soft_label_seconds": m.get("soft_labels", {}).get("seconds"),
-            "note": "from the pipeline run (metrics/classifier_labels.json); machine load unknown"}  # fmt: skip
+    return {
+        **thr,
+        "soft_label_seconds": m.get("soft_labels", {}).get("seconds"),
+        "note": "from the pipeline run (metrics/classifier_labels.json); machine load unknown",
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -238,8 +243,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     bench_params = load_params()["sentibench"]
     eval_params = EvalParams.model_validate(bench_params["eval"])
     entry = EvalModel.model_validate(bench_params["models"]["sentidistill-student"])
-    llm_model = args.llm or ("student-icldist" if (paths.MODELS / "student-icldist" / "manifest.json").is_file()
-                             else "smollm2-135m-instruct")  # fmt: skip
+    llm_model = args.llm or (
+        "student-icldist" if (paths.MODELS / "student-icldist" / "manifest.json").is_file() else "smollm2-135m-instruct"
+    )
     llm = bench_llm(llm_model, entry.engine, test, dev, eval_params.shots_for("sst2"), args.llm_max_seconds)
     if llm_model != "student-icldist":
         llm["note"] = "models/student-icldist not trained yet: the base student (same architecture and speed) stands in"
@@ -249,14 +255,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(
         f"SST2 test, {len(texts)} sentences (LLM: {llm['n']}{', stopped at the time limit' if llm['stopped_early'] else ''})"
     )
-    print(f"  encoder student {enc['model']:<40s}: {enc['texts_per_s']:9.2f} texts/s (batch {args.batch_size}); "
-          f"batch 1: {enc['batch1_texts_per_s']} texts/s; SST2 macro-F1 {enc['sst2_macro_f1']}")  # fmt: skip
-    print(f"  LLM student {llm['model']:<44s}: {llm['texts_per_s']:9.3f} texts/s ({llm['shots']}-shot prompts, "
-          f"{llm['prompt_tokens_per_text']} tokens each); SST2 macro-F1 {llm['sst2_macro_f1']}")  # fmt: skip
+    print(
+        f"  encoder student {enc['model']:<40s}: {enc['texts_per_s']:9.2f} texts/s (batch {args.batch_size}); "
+        f"batch 1: {enc['batch1_texts_per_s']} texts/s; SST2 macro-F1 {enc['sst2_macro_f1']}"
+    )
+    print(
+        f"  LLM student {llm['model']:<44s}: {llm['texts_per_s']:9.3f} texts/s ({llm['shots']}-shot prompts, "
+        f"{llm['prompt_tokens_per_text']} tokens each); SST2 macro-F1 {llm['sst2_macro_f1']}"
+    )
     print(f"  ratio encoder / LLM: {ratio}x")
     if teacher:
-        print(f"  teacher labeling ({teacher['model']}, {teacher['engine']}): {teacher['texts_per_s']} texts/s "
-              f"over {teacher['n']} texts (generation {teacher['generation_texts_per_s']} texts/s)")  # fmt: skip
+        print(
+            f"  teacher labeling ({teacher['model']}, {teacher['engine']}): {teacher['texts_per_s']} texts/s "
+            f"over {teacher['n']} texts (generation {teacher['generation_texts_per_s']} texts/s)"
+        )
     write_result(
         args.result_name,
         measured={"encoder": enc, "teacher_labeling": teacher},

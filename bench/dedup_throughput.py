@@ -124,9 +124,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for name, a, b in rows:
         print(f"  {name:<26} {a:>12}  {b:>14}")
     print(f"  ratio (texts/s)            {ratio:.1f}x  (signatures alone: {sig_ratio:.1f}x)")
-    print(f"\nfull corpus ({n} texts): signatures {full['signatures_s']:.2f}s, signatures + LSH {full['total_s']:.2f}s "
-          f"({n / full['total_s']:,.0f} texts/s); whole dedup (exact + near) {dedup_s:.2f}s; "
-          f"baseline loop extrapolated {n / base_tps:.0f}s")  # fmt: skip
+    print(
+        f"\nfull corpus ({n} texts): signatures {full['signatures_s']:.2f}s, signatures + LSH {full['total_s']:.2f}s "
+        f"({n / full['total_s']:,.0f} texts/s); whole dedup (exact + near) {dedup_s:.2f}s; "
+        f"baseline loop extrapolated {n / base_tps:.0f}s"
+    )
     max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     measured = {
         "method": "batched numpy signatures (datasketch affine32-compatible) + LSH band-key prefilter + MinHashLSH",

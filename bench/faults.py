@@ -59,14 +59,28 @@ def _env(work: Path, failpoint: str | None = None, extra: dict[str, str] | None 
     return env
 
 
-def teacher_child(work: Path, *, n: int = N, runner: str = "local", batch: int = BATCH, n_parallel: int = 1,
-                  restarts: int = 3, address: str = "", resources: str = "{}", failpoint: str | None = None,
-                  env: dict[str, str] | None = None) -> subprocess.Popen:  # fmt: skip
+def teacher_child(
+    work: Path,
+    *,
+    n: int = N,
+    runner: str = "local",
+    batch: int = BATCH,
+    n_parallel: int = 1,
+    restarts: int = 3,
+    address: str = "",
+    resources: str = "{}",
+    failpoint: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     work.mkdir(parents=True, exist_ok=True)
     args = [str(work), str(n), runner, str(batch), str(n_parallel), str(restarts), address, resources]
-    return subprocess.Popen([sys.executable, "-m", "tests.stages.teacher_child", *args], cwd=ROOT,
-                            env=_env(work, failpoint, env), stdout=subprocess.DEVNULL,
-                            stderr=open(work / "child.log", "ab"))  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.stages.teacher_child", *args],
+        cwd=ROOT,
+        env=_env(work, failpoint, env),
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "child.log", "ab"),
+    )
 
 
 def _wait(proc: subprocess.Popen) -> int:
@@ -96,8 +110,14 @@ def judge_corpus(work: Path, reference: pl.DataFrame, *, expected: int = N, excu
     """The row of a teacher fault: compare the final corpus with the uninterrupted one."""
     corpus_path = work / "out" / "knowdist_corpus.parquet"
     if not corpus_path.exists():
-        return {"rows_expected": expected, "rows_in_output": 0, "repeated_engine_calls": None, "lost_rows": expected,
-                "misaligned_rows": None, "outcome": "no corpus"}  # fmt: skip
+        return {
+            "rows_expected": expected,
+            "rows_in_output": 0,
+            "repeated_engine_calls": None,
+            "lost_rows": expected,
+            "misaligned_rows": None,
+            "outcome": "no corpus",
+        }
     corpus = pl.read_parquet(corpus_path)
     ref = dict(zip(reference["key"], reference["response"]))
     answered = corpus.filter(pl.col("flag").is_null() | (pl.col("flag") != "teacher_error"))
@@ -177,12 +197,18 @@ def fault_two_writers(root: Path, ref: Path) -> dict[str, Any]:
     repeated = sum(c - 1 for c in calls.values())
     elsewhere = sum(json.loads((w / "stats.json").read_text())["answered_elsewhere"] for w in runs)
     return {
-        "rows_expected": 2 * each, "rows_in_output": rows, "repeated_engine_calls": repeated, "lost_rows": lost,
-        "misaligned_rows": misaligned, "unsound_shards": len(unsound), "answered_elsewhere": elsewhere,
-        "outcome": "ok" if not (repeated or lost or misaligned or unsound) else ("ok (race)" if not (
-            lost or misaligned or unsound) else "FAIL"),
+        "rows_expected": 2 * each,
+        "rows_in_output": rows,
+        "repeated_engine_calls": repeated,
+        "lost_rows": lost,
+        "misaligned_rows": misaligned,
+        "unsound_shards": len(unsound),
+        "answered_elsewhere": elsewhere,
+        "outcome": "ok"
+        if not (repeated or lost or misaligned or unsound)
+        else ("ok (race)" if not (lost or misaligned or unsound) else "FAIL"),
         "note": "two stage processes at once on overlapping prompt tables, one cache folder",
-    }  # fmt: skip
+    }
 
 
 def fault_corrupt_shard(root: Path, ref: Path) -> dict[str, Any]:
@@ -195,8 +221,9 @@ def fault_corrupt_shard(root: Path, ref: Path) -> dict[str, Any]:
     (work / "out" / "knowdist_corpus.parquet").unlink()
     assert _wait(teacher_child(work)) == 0
     stats = json.loads((work / "stats.json").read_text())
-    row = _teacher_row(work, ref, "one cache shard truncated; its rows are regenerated, the shard is set aside",
-                       excused=rows_in_victim)  # fmt: skip
+    row = _teacher_row(
+        work, ref, "one cache shard truncated; its rows are regenerated, the shard is set aside", excused=rows_in_victim
+    )
     kept = list((work / "cache" / "knowdist" / CORRUPT_DIR).iterdir())
     row.update(regenerated=stats["generated"], shard_rows=rows_in_victim, set_aside_files=len(kept))
     if stats["generated"] != rows_in_victim or len(kept) != 1:
@@ -230,11 +257,15 @@ def fault_flaky_server(root: Path, ref: Path) -> dict[str, Any]:
     repeated = len(retried) - (first_failed or 0)
     lost = flaky.N - corpus.filter(pl.col("flag").is_null()).height
     return {
-        "rows_expected": flaky.N, "rows_in_output": corpus.height, "repeated_engine_calls": repeated,
-        "lost_rows": lost, "misaligned_rows": misaligned, "failed_then_retried": first_failed,
+        "rows_expected": flaky.N,
+        "rows_in_output": corpus.height,
+        "repeated_engine_calls": repeated,
+        "lost_rows": lost,
+        "misaligned_rows": misaligned,
+        "failed_then_retried": first_failed,
         "outcome": "ok" if first_failed == len(flaky.NEVER) and not (repeated or lost or misaligned) else "FAIL",
         "note": "first run: 5 rows recover within the retries, 2 fail and are recorded; rerun retries only those 2",
-    }  # fmt: skip
+    }
 
 
 def _actor_kill(root: Path, ref: Path, restarts: int) -> dict[str, Any]:
@@ -276,10 +307,15 @@ def fault_cluster_node_killed(root: Path, ref: Path) -> dict[str, Any]:
         cluster.worker_raylet().send_signal(signal.SIGKILL)
         rc = _wait(proc)
         cluster.join_worker()
-        assert _wait(teacher_child(work, runner="ray", address=cluster.address, resources=WORKER_RESOURCE,
-                                   env=cluster.env)) == 0  # fmt: skip
-    return _teacher_row(work, ref, f"2-node Ray cluster (ray start); worker node SIGKILLed mid-run (rc {rc}), "
-                                   "node rejoined, rerun")  # fmt: skip
+        assert (
+            _wait(
+                teacher_child(work, runner="ray", address=cluster.address, resources=WORKER_RESOURCE, env=cluster.env)
+            )
+            == 0
+        )
+    return _teacher_row(
+        work, ref, f"2-node Ray cluster (ray start); worker node SIGKILLed mid-run (rc {rc}), node rejoined, rerun"
+    )
 
 
 def fault_label_scoring_kill(root: Path, ref: Path) -> dict[str, Any]:
@@ -288,21 +324,35 @@ def fault_label_scoring_kill(root: Path, ref: Path) -> dict[str, Any]:
     for name, fp in (("full", None), ("killed", "teacher_cache.shard_written:3")):
         w = work / name
         w.mkdir(parents=True)
-        rc = subprocess.run([sys.executable, "-m", "tests.stages.score_child", str(w), "12"], cwd=ROOT,
-                            env=_env(w, fp), capture_output=True).returncode  # fmt: skip
+        rc = subprocess.run(
+            [sys.executable, "-m", "tests.stages.score_child", str(w), "12"],
+            cwd=ROOT,
+            env=_env(w, fp),
+            capture_output=True,
+        ).returncode
         runs[name] = rc
     assert runs["killed"] == -signal.SIGKILL
     w = work / "killed"
-    subprocess.run([sys.executable, "-m", "tests.stages.score_child", str(w), "12"], cwd=ROOT, env=_env(w),
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "tests.stages.score_child", str(w), "12"],
+        cwd=ROOT,
+        env=_env(w),
+        check=True,
+        capture_output=True,
+    )
     a, b = pl.read_parquet(work / "full" / "scores.parquet"), pl.read_parquet(w / "scores.parquet")
     calls = _calls(w)
     misaligned = sum(1 for x, y in zip(a["scores"].to_list(), b["scores"].to_list()) if x != y)
     repeated = sum(c - 1 for c in calls.values())
-    return {"rows_expected": 12, "rows_in_output": b.height, "repeated_engine_calls": repeated,
-            "lost_rows": 12 - b.height, "misaligned_rows": misaligned,
-            "outcome": "ok" if not (repeated or misaligned) and b.height == 12 else "FAIL",
-            "note": "label scoring (demo/classifier labels) killed right after its 3rd shard, rerun"}  # fmt: skip
+    return {
+        "rows_expected": 12,
+        "rows_in_output": b.height,
+        "repeated_engine_calls": repeated,
+        "lost_rows": 12 - b.height,
+        "misaligned_rows": misaligned,
+        "outcome": "ok" if not (repeated or misaligned) and b.height == 12 else "FAIL",
+        "note": "label scoring (demo/classifier labels) killed right after its 3rd shard, rerun",
+    }
 
 
 def fault_sentibench_kill(root: Path, ref: Path) -> dict[str, Any]:
@@ -311,17 +361,26 @@ def fault_sentibench_kill(root: Path, ref: Path) -> dict[str, Any]:
         w = work / name
         w.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != FAILPOINT_ENV} | ({FAILPOINT_ENV: fp} if fp else {})
-        subprocess.run([sys.executable, "-m", "tests.sentidistill.sentibench.eval_child", str(w)], cwd=ROOT, env=env,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "tests.sentidistill.sentibench.eval_child", str(w)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+        )
     a = pl.read_parquet(work / "full" / "preds.parquet")
     b = pl.read_parquet(work / "killed" / "preds.parquet")
     scored = Counter((work / "killed" / "scored.log").read_text().split())
     repeated = sum(c - 1 for c in scored.values())
     misaligned = sum(1 for x, y in zip(a.rows(), b.rows()) if x != y)
-    return {"rows_expected": a.height, "rows_in_output": b.height, "repeated_engine_calls": repeated,
-            "lost_rows": a.height - b.height, "misaligned_rows": misaligned,
-            "outcome": "ok" if not (repeated or misaligned) and a.height == b.height else "FAIL",
-            "note": "SentiBench evaluation (SST-2, 16 examples, 4 per engine call) killed after 2 calls, rerun"}  # fmt: skip
+    return {
+        "rows_expected": a.height,
+        "rows_in_output": b.height,
+        "repeated_engine_calls": repeated,
+        "lost_rows": a.height - b.height,
+        "misaligned_rows": misaligned,
+        "outcome": "ok" if not (repeated or misaligned) and a.height == b.height else "FAIL",
+        "note": "SentiBench evaluation (SST-2, 16 examples, 4 per engine call) killed after 2 calls, rerun",
+    }
 
 
 def fault_training_kill(root: Path, ref: Path) -> dict[str, Any]:
@@ -345,12 +404,18 @@ def fault_training_kill(root: Path, ref: Path) -> dict[str, Any]:
     assert _run(out["killed"], model.name) == 0
     same = _weights(out["killed"]) == _weights(out["full"])
     metrics = json.loads((out["killed"] / "metrics" / "knowdist.json").read_text())
-    return {"rows_expected": metrics["global_step"], "rows_in_output": metrics["global_step"],
-            "repeated_engine_calls": None, "lost_rows": 0, "misaligned_rows": 0 if same else None,
-            "resumed_from": metrics["resumed_from"], "weights_bit_identical": same,
-            "outcome": "ok" if same else "FAIL",
-            "note": "SFT (tiny Llama) killed mid-checkpoint: the incomplete checkpoint is set aside, resume from the "
-                    "previous one; rows = optimizer steps"}  # fmt: skip
+    return {
+        "rows_expected": metrics["global_step"],
+        "rows_in_output": metrics["global_step"],
+        "repeated_engine_calls": None,
+        "lost_rows": 0,
+        "misaligned_rows": 0 if same else None,
+        "resumed_from": metrics["resumed_from"],
+        "weights_bit_identical": same,
+        "outcome": "ok" if same else "FAIL",
+        "note": "SFT (tiny Llama) killed mid-checkpoint: the incomplete checkpoint is set aside, resume from the "
+        "previous one; rows = optimizer steps",
+    }
 
 
 def _tiny_llama(root: Path) -> Path:
@@ -390,19 +455,30 @@ def fault_full_disk(root: Path, ref: Path) -> dict[str, Any]:
         pl_mod.DataFrame.write_parquet = original  # type: ignore[method-assign]
     intact = target.read_bytes() == before
     temps = list(work.glob(".*.tmp"))
-    return {"rows_expected": src.height, "rows_in_output": pl.read_parquet(target).height,
-            "repeated_engine_calls": None, "lost_rows": src.height - pl.read_parquet(target).height,
-            "misaligned_rows": 0 if intact else None, "orphaned_temp_files": len(temps),
-            "outcome": "ok" if raised and intact and not temps else "FAIL",
-            "note": "disk full half-way through rewriting a corpus: the write fails, the previous file is intact"}  # fmt: skip
+    return {
+        "rows_expected": src.height,
+        "rows_in_output": pl.read_parquet(target).height,
+        "repeated_engine_calls": None,
+        "lost_rows": src.height - pl.read_parquet(target).height,
+        "misaligned_rows": 0 if intact else None,
+        "orphaned_temp_files": len(temps),
+        "outcome": "ok" if raised and intact and not temps else "FAIL",
+        "note": "disk full half-way through rewriting a corpus: the write fails, the previous file is intact",
+    }
 
 
 FAULTS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "kill_mid_batch": fault_kill_mid_batch,
-    "kill_after_shard_rename": _kill_at("kill_after_shard_rename", "teacher_cache.shard_written:3",
-                                        "SIGKILL right after the 3rd cache shard is renamed into place"),
-    "kill_during_corpus_write": _kill_at("kill_during_corpus_write", "io.before_replace@knowdist_corpus.parquet",
-                                         "SIGKILL with the corpus written to its temp file, before the rename"),
+    "kill_after_shard_rename": _kill_at(
+        "kill_after_shard_rename",
+        "teacher_cache.shard_written:3",
+        "SIGKILL right after the 3rd cache shard is renamed into place",
+    ),
+    "kill_during_corpus_write": _kill_at(
+        "kill_during_corpus_write",
+        "io.before_replace@knowdist_corpus.parquet",
+        "SIGKILL with the corpus written to its temp file, before the rename",
+    ),
     "two_writers_one_cache": fault_two_writers,
     "corrupt_shard": fault_corrupt_shard,
     "flaky_server": fault_flaky_server,
@@ -413,7 +489,7 @@ FAULTS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "sentibench_eval_kill": fault_sentibench_kill,
     "training_kill_mid_checkpoint": fault_training_kill,
     "full_disk_during_write": fault_full_disk,
-}  # fmt: skip
+}
 
 
 # --------------------------------------------------------------------------- divergence
@@ -457,11 +533,13 @@ def measure_divergence(root: Path) -> dict[str, Any]:
         ref = answers_with_batches(root / f"div_np{n_par}", n_par)
         out[f"n_parallel_{n_par}"] = {
             "same_batches_again": _differ(ref, answers_with_batches(root / f"div_np{n_par}_again", n_par)),
-            "kill_and_resume": _differ(ref, answers_with_batches(root / f"div_np{n_par}_resumed", n_par,
-                                                                 kill_after_shards=2)),
-            "batches_shifted": _differ(ref, answers_with_batches(root / f"div_np{n_par}_shifted", n_par,
-                                                                 shift=DIVERGENCE_SHIFT)),
-        }  # fmt: skip
+            "kill_and_resume": _differ(
+                ref, answers_with_batches(root / f"div_np{n_par}_resumed", n_par, kill_after_shards=2)
+            ),
+            "batches_shifted": _differ(
+                ref, answers_with_batches(root / f"div_np{n_par}_shifted", n_par, shift=DIVERGENCE_SHIFT)
+            ),
+        }
     return out
 
 
@@ -487,9 +565,12 @@ def main(argv: list[str] | None = None) -> None:
             row = {"outcome": "ERROR", "note": f"{type(exc).__name__}: {exc}"[:500]}
         row = {"fault": name, **row, "seconds": round(time.perf_counter() - t, 1)}
         rows.append(row)
-        print(f"{name:30s} expected {row.get('rows_expected')!s:>4} out {row.get('rows_in_output')!s:>4} "
-              f"repeated {row.get('repeated_engine_calls')!s:>4} lost {row.get('lost_rows')!s:>4} "
-              f"misaligned {row.get('misaligned_rows')!s:>4}  {row['outcome']}", flush=True)  # fmt: skip
+        print(
+            f"{name:30s} expected {row.get('rows_expected')!s:>4} out {row.get('rows_in_output')!s:>4} "
+            f"repeated {row.get('repeated_engine_calls')!s:>4} lost {row.get('lost_rows')!s:>4} "
+            f"misaligned {row.get('misaligned_rows')!s:>4}  {row['outcome']}",
+            flush=True,
+        )
     divergence = None if args.skip_divergence else measure_divergence(root)
     if divergence:
         print("resume divergence under batched decoding:", json.dumps(divergence))
@@ -497,14 +578,18 @@ def main(argv: list[str] | None = None) -> None:
     flags = cpu_flags()
     write_result(
         "faults" if not (args.only or args.divergence_only) else "faults_partial",
-        measured={"faults": rows, "resume_divergence": divergence, "failed": failures,
-                  "seconds": round(time.perf_counter() - t0, 1)},
+        measured={
+            "faults": rows,
+            "resume_divergence": divergence,
+            "failed": failures,
+            "seconds": round(time.perf_counter() - t0, 1),
+        },
         baseline={"goal": "0 lost, 0 repeated, 0 misaligned in every row"},
         ratio=float(sum(1 for r in rows if str(r["outcome"]).startswith("ok")) / max(len(rows), 1)),
         ratio_means="share of faults that end ok",
         cpu_flags={f: f in flags for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")},
         precision="llama.cpp GGUF (SmolLM2-135M-Instruct teacher, as the package ships it); fp32 tiny Llama for SFT",
-    )  # fmt: skip
+    )
     if failures:
         raise SystemExit(f"faults that did not end ok: {failures}")
 

@@ -89,8 +89,9 @@ def fp32_training_seconds(root: Path = ROOT) -> dict[str, float]:
     out = {}
     for stage in ("knowdist", "icldist"):
         t0 = time.perf_counter()
-        m = run_stage(stage, cfg, models_dir=models, cache_dir=tmp / "cache", plots_dir=tmp / "plots",
-                      metrics_dir=tmp / "metrics")  # fmt: skip
+        m = run_stage(
+            stage, cfg, models_dir=models, cache_dir=tmp / "cache", plots_dir=tmp / "plots", metrics_dir=tmp / "metrics"
+        )
         out[f"train_{stage}"] = round(time.perf_counter() - t0, 1)
         out[f"train_{stage}_precision"] = (m.get("precision") or {}).get("used")
     return out

@@ -24,9 +24,9 @@ import numpy as np
 import polars as pl
 
 from bench._common import write_result
-from schemas.sentibench_datasets import DATASETS, get_spec
 from sentidistill import paths
 from sentidistill.engines import EngineConfig, load_engine
+from sentidistill.schemas.sentibench_datasets import DATASETS, get_spec
 from sentidistill.sentibench.evaluate import EvalParams, choose_scoring, score_classification, select_tests
 from sentidistill.sentibench.prompts import build_prompt, demos_for
 

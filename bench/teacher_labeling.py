@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> dict:
     lp = load_section("classifier.labels", LabelParams).model_copy(update={"method": "cot_json"})  # (a) asks for JSON
     texts = pl.read_parquet(args.texts).sort("text_id")["text"].head(args.n).to_list()
     templater = ChatTemplater(teacher.hf_dir)
-    gen = GenerationParams(max_new_tokens=params["teacher"]["sampling"]["classifier_labels"]["max_new_tokens"],
-                           temperature=0.0, parse_special=True)  # fmt: skip
+    gen = GenerationParams(
+        max_new_tokens=params["teacher"]["sampling"]["classifier_labels"]["max_new_tokens"],
+        temperature=0.0,
+        parse_special=True,
+    )
 
     # (a) the notebook's way
     a_prompts = [templater(lp.render(t)) for t in texts]
@@ -116,8 +119,10 @@ def main(argv: list[str] | None = None) -> dict:
         precision="llama.cpp GGUF weights as shipped (no torch dtype involved)",
         cpu_flags={f: f in flags for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")},
     )
-    print(f"(a) notebook: {a_rate:.3f} labels/s   (b) pipeline: {b_rate:.3f} labels/s   ratio {ratio:.2f}x   "
-          f"agreement {agreement:.3f} on {len(parsed)} texts -> {result}")  # fmt: skip
+    print(
+        f"(a) notebook: {a_rate:.3f} labels/s   (b) pipeline: {b_rate:.3f} labels/s   ratio {ratio:.2f}x   "
+        f"agreement {agreement:.3f} on {len(parsed)} texts -> {result}"
+    )
     return {"ratio": ratio, "agreement": agreement}
 
 

@@ -39,8 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import write_result
-from schemas.corpus import POOL
-from schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.engines import EngineConfig, load_engine
 from sentidistill.engines.base import GenerationParams
 from sentidistill.engines.openai_engine import OpenAIEngine
@@ -50,6 +48,8 @@ from sentidistill.knowdist.task import KnowDistTask
 from sentidistill.models.store import model_paths
 from sentidistill.params import load_section
 from sentidistill.paths import CORPUS_DATA
+from sentidistill.schemas.corpus import POOL
+from sentidistill.schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.teacher.config import TeacherParams
 from sentidistill.teacher.resolve import resolve_teacher
 from sentidistill.teacher.task import run_task
@@ -62,8 +62,13 @@ def _tps(tokens: int, seconds: float) -> float:
 
 def _entry(gens: list[Any], seconds: float, **extra: Any) -> dict[str, Any]:
     tokens = sum(g.n_completion_tokens for g in gens)
-    return {"completion_tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": _tps(tokens, seconds),
-            "prompts": len(gens), **extra}  # fmt: skip
+    return {
+        "completion_tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_s": _tps(tokens, seconds),
+        "prompts": len(gens),
+        **extra,
+    }
 
 
 def _free_port() -> int:
@@ -89,10 +94,27 @@ def sequential_server_generations(
     port = _free_port()
     log = open(tempfile.mktemp(suffix=".log"), "wb")  # the server's own log, not an artifact
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-         "--n_threads", str(threads), "--n_ctx", str(n_ctx), "--model_alias", "teacher"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_threads",
+            str(threads),
+            "--n_ctx",
+            str(n_ctx),
+            "--model_alias",
+            "teacher",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
         for _ in range(600):
@@ -110,8 +132,14 @@ def sequential_server_generations(
         proc.wait(timeout=30)
 
 
-def engine_direct(model: str, config: EngineConfig, prompts: list[str], params: GenerationParams, how: str,
-                  texts: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def engine_direct(
+    model: str,
+    config: EngineConfig,
+    prompts: list[str],
+    params: GenerationParams,
+    how: str,
+    texts: list[str] | None = None,
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     eng = load_engine(model, config)
     load_s = time.perf_counter() - t0
@@ -131,8 +159,15 @@ def compute_ceiling(gguf: Path, prompts: list[str], completions: list[str], thre
     steps): the completion tokens/s a perfectly batched decoder would reach here."""
     import llama_cpp
 
-    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                          n_batch=512, n_ubatch=512, verbose=False)  # fmt: skip
+    llm = llama_cpp.Llama(
+        model_path=str(gguf),
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_batch=512,
+        n_ubatch=512,
+        verbose=False,
+    )
     prompt_tokens = completion_tokens = 0
     t0 = time.perf_counter()
     for p, c in zip(prompts, completions, strict=True):
@@ -145,27 +180,51 @@ def compute_ceiling(gguf: Path, prompts: list[str], completions: list[str], thre
         completion_tokens += len(ct)
     secs = time.perf_counter() - t0
     llm.close()
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "seconds": round(secs, 2),
-            "prefill_tokens_per_s": _tps(prompt_tokens + completion_tokens, secs),
-            "tokens_per_s": _tps(completion_tokens, secs),
-            "how": "prompt + completion of (b) evaluated as one prompt each (llama.cpp, n_batch 512)"}  # fmt: skip
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "seconds": round(secs, 2),
+        "prefill_tokens_per_s": _tps(prompt_tokens + completion_tokens, secs),
+        "tokens_per_s": _tps(completion_tokens, secs),
+        "how": "prompt + completion of (b) evaluated as one prompt each (llama.cpp, n_batch 512)",
+    }
 
 
-def prompt_lookup(gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int,
-                  reference: list[str], num_pred_tokens: int = 10) -> dict[str, Any]:  # fmt: skip
+def prompt_lookup(
+    gguf: Path,
+    prompts: list[str],
+    params: GenerationParams,
+    threads: int,
+    n_ctx: int,
+    reference: list[str],
+    num_pred_tokens: int = 10,
+) -> dict[str, Any]:
     """Greedy decoding with llama-cpp-python's prompt-lookup draft (n-grams of the prompt)."""
     import llama_cpp
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
-    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                          draft_model=LlamaPromptLookupDecoding(num_pred_tokens=num_pred_tokens), verbose=False)  # fmt: skip
+    llm = llama_cpp.Llama(
+        model_path=str(gguf),
+        n_ctx=n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        draft_model=LlamaPromptLookupDecoding(num_pred_tokens=num_pred_tokens),
+        verbose=False,
+    )
     eos = llm.token_eos()
     texts, tokens = [], 0
     t0 = time.perf_counter()
     for p in prompts:
         new: list[int] = []
-        for tok in llm.generate(llm.tokenize(p.encode(), add_bos=False, special=True), temp=0.0, top_k=1,
-                                top_p=1.0, min_p=0.0, repeat_penalty=1.0, reset=True):  # fmt: skip
+        for tok in llm.generate(
+            llm.tokenize(p.encode(), add_bos=False, special=True),
+            temp=0.0,
+            top_k=1,
+            top_p=1.0,
+            min_p=0.0,
+            repeat_penalty=1.0,
+            reset=True,
+        ):
             if tok == eos or llama_cpp.llama_vocab_is_eog(llm._model.vocab, tok) or len(new) >= params.max_new_tokens:
                 break
             new.append(tok)
@@ -174,9 +233,15 @@ def prompt_lookup(gguf: Path, prompts: list[str], params: GenerationParams, thre
     secs = time.perf_counter() - t0
     llm.close()
     same = sum(a.strip() == b.strip() for a, b in zip(texts, reference, strict=True))
-    return {"completion_tokens": tokens, "seconds": round(secs, 2), "tokens_per_s": _tps(tokens, secs),
-            "prompts": len(prompts), "num_pred_tokens": num_pred_tokens, "same_text_as_b": f"{same}/{len(prompts)}",
-            "how": "llama.cpp one sequence, greedy, LlamaPromptLookupDecoding draft"}  # fmt: skip
+    return {
+        "completion_tokens": tokens,
+        "seconds": round(secs, 2),
+        "tokens_per_s": _tps(tokens, secs),
+        "prompts": len(prompts),
+        "num_pred_tokens": num_pred_tokens,
+        "same_text_as_b": f"{same}/{len(prompts)}",
+        "how": "llama.cpp one sequence, greedy, LlamaPromptLookupDecoding draft",
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -228,12 +293,18 @@ def main(argv: list[str] | None = None) -> None:
     sub = prompts[: args.transformers_n]
     if sub:
         for name, cfg, how in [
-            ("engine_llamacpp_one_sequence", EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=4096),
-             "llama.cpp GGUF Q4_K_M, one sequence at a time"),
+            (
+                "engine_llamacpp_one_sequence",
+                EngineConfig(backend="llamacpp", threads=args.threads, n_ctx=4096),
+                "llama.cpp GGUF Q4_K_M, one sequence at a time",
+            ),
             ("engine_llamacpp_batched_subset", best, f"llama.cpp GGUF Q4_K_M, {args.parallel} sequences together"),
-            ("engine_transformers", EngineConfig(backend="transformers", dtype="bfloat16", threads=args.threads),
-             "transformers bf16 (dequantized safetensors), left-padded batch"),
-        ]:  # fmt: skip
+            (
+                "engine_transformers",
+                EngineConfig(backend="transformers", dtype="bfloat16", threads=args.threads),
+                "transformers bf16 (dequantized safetensors), left-padded batch",
+            ),
+        ]:
             results[name] = engine_direct(paths.name, cfg, sub, params, f"{how}; first {len(sub)} prompts")
             print(name, results[name], flush=True)
 
@@ -253,13 +324,25 @@ def main(argv: list[str] | None = None) -> None:
         runs = {}
         for name in ("c_stage_cold_cache", "d_stage_warm_cache"):
             t0 = time.perf_counter()
-            st = run_task(KnowDistTask(["empty"]), resolve_teacher(stage_teacher), work / "prompts.parquet",
-                          work / "out", work / "cache", work / "stats.json")  # fmt: skip
+            st = run_task(
+                KnowDistTask(["empty"]),
+                resolve_teacher(stage_teacher),
+                work / "prompts.parquet",
+                work / "out",
+                work / "cache",
+                work / "stats.json",
+            )
             secs = time.perf_counter() - t0
             tokens = st["tokens"]["completion"]
-            runs[name] = {"completion_tokens": tokens, "seconds": round(secs, 3), "tokens_per_s": _tps(tokens, secs),
-                          "prompts": st["rows"], "cache_hits": st["cache_hits"], "generated": st["generated"],
-                          "how": "run_task: Ray Data actor pool (1 actor) + cache + pandera + parquet"}  # fmt: skip
+            runs[name] = {
+                "completion_tokens": tokens,
+                "seconds": round(secs, 3),
+                "tokens_per_s": _tps(tokens, secs),
+                "prompts": st["rows"],
+                "cache_hits": st["cache_hits"],
+                "generated": st["generated"],
+                "how": "run_task: Ray Data actor pool (1 actor) + cache + pandera + parquet",
+            }
             print(f"({name[0]})", runs[name], flush=True)
         results.update(runs)
 

@@ -20,8 +20,8 @@ import functools
 import pandera.polars as pa
 import polars as pl
 
-from schemas.sentibench_datasets import DATASETS
-from schemas.teacher import FINISH_REASONS, FLAGS
+from sentidistill.schemas.sentibench_datasets import DATASETS
+from sentidistill.schemas.teacher import FINISH_REASONS, FLAGS
 
 #: Why a teacher answer gave no label (sentidistill/classifier/parse.py).
 PARSE_ERRORS = ("empty", "no_json", "bad_json", "missing_label", "unknown_label")
@@ -75,20 +75,32 @@ def labels_schema(labels: tuple[str, ...] | list[str] | None = None) -> pa.DataF
 def _labels_schema(labels: tuple[str, ...] | None) -> pa.DataFrameSchema:
     label_checks = [pa.Check.isin(list(labels))] if labels is not None else []
     id_checks = [pa.Check.in_range(0, len(labels) - 1)] if labels is not None else [pa.Check.ge(0)]
-    checks = [pa.Check(_label_iff_no_error, name="label_iff_no_parse_error",
-                       error="label, label_id and parse_method are null exactly when parse_error is set")]  # fmt: skip
+    checks = [
+        pa.Check(
+            _label_iff_no_error,
+            name="label_iff_no_parse_error",
+            error="label, label_id and parse_method are null exactly when parse_error is set",
+        )
+    ]
     if labels is not None:
         lab = list(labels)
         checks.append(
             pa.Check(
                 lambda d: d.lazyframe.select(
-                    (pl.col("label").is_null() | (pl.col("label").replace_strict(lab, list(range(len(lab))),
-                                                  default=-1, return_dtype=pl.Int64) == pl.col("label_id"))).alias("id")
+                    (
+                        pl.col("label").is_null()
+                        | (
+                            pl.col("label").replace_strict(
+                                lab, list(range(len(lab))), default=-1, return_dtype=pl.Int64
+                            )
+                            == pl.col("label_id")
+                        )
+                    ).alias("id")
                 ),
                 name="label_id_matches_label",
                 error=f"label_id must be the index of label in {lab}",
             )
-        )  # fmt: skip
+        )
     return pa.DataFrameSchema(
         {
             "prompt_id": pa.Column(pl.Utf8, _HEX16, unique=True),

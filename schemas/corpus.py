@@ -160,7 +160,7 @@ CORPUS_DUPLICATES = _corpus_schema(
             _exact_means_same_text,
             name="exact_duplicate_same_id",
             error="an exact duplicate has the kept row's id and jaccard 1.0",
-        ),  # fmt: skip
+        ),
         pa.Check(_kept_row_earlier, name="kept_row_first", error="the kept row comes first in corpus order"),
     ],
 )

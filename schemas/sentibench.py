@@ -40,7 +40,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from schemas.sentibench_datasets import (
+from sentidistill.schemas.sentibench_datasets import (
     ACSA_CATEGORIES,
     ASQP_CATEGORIES,
     DATASETS,
@@ -195,16 +195,22 @@ def _classification_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
                 )
             )
     else:
-        cols["target"] = pa.Column(pl.Utf8, nullable=True, checks=pa.Check(
-            lambda d: d.lazyframe.select(pl.col(d.key).is_null()), name="target_is_null",
-            error=f"{spec.key} has no targets"))  # fmt: skip
+        cols["target"] = pa.Column(
+            pl.Utf8,
+            nullable=True,
+            checks=pa.Check(
+                lambda d: d.lazyframe.select(pl.col(d.key).is_null()),
+                name="target_is_null",
+                error=f"{spec.key} has no targets",
+            ),
+        )
         checks.append(
             _row_check(
                 ["label", "label_text", "label_text_code"],
                 lambda r: r["label_text"] == r["label"] == r["label_text_code"],
                 "label_text_matches",
                 "label_text and label_text_code must equal label",
-            )  # fmt: skip
+            )
         )
     return pa.DataFrameSchema(
         cols, checks=checks, unique=["dataset", "example_id"], strict=True, name=f"sentibench_{spec.key}"
@@ -215,9 +221,13 @@ def _fsa_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     cols = _common_columns(spec)
     cols["gold_json"] = pa.Column(
         pl.Utf8,
-        pa.Check(lambda v: _gold_ok(spec, v), element_wise=True, name=f"{spec.kind}_gold_tuples",
-                 error=f"gold_json must be a JSON list of valid {spec.kind} tuples (arity {spec.arity})"),
-    )  # fmt: skip
+        pa.Check(
+            lambda v: _gold_ok(spec, v),
+            element_wise=True,
+            name=f"{spec.kind}_gold_tuples",
+            error=f"gold_json must be a JSON list of valid {spec.kind} tuples (arity {spec.arity})",
+        ),
+    )
     cols["n_gold"] = pa.Column(pl.Int64, pa.Check.ge(0))
     checks = [
         _row_check(
@@ -230,11 +240,19 @@ def _fsa_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
     if spec.kind == "ssa":
         cols["opinions"] = pa.Column(SSA_OPINIONS_DTYPE)
         checks += [
-            _row_check(["sentence", "opinions"], _spans_ok, "opinion_spans_match_sentence",
-                       "every opinion span 'b:e' must cut its text out of the sentence"),
-            _row_check(["opinions", "n_gold"], lambda r: len(r["opinions"]) == r["n_gold"],
-                       "n_gold_is_opinion_count", "n_gold must be the number of opinions"),
-        ]  # fmt: skip
+            _row_check(
+                ["sentence", "opinions"],
+                _spans_ok,
+                "opinion_spans_match_sentence",
+                "every opinion span 'b:e' must cut its text out of the sentence",
+            ),
+            _row_check(
+                ["opinions", "n_gold"],
+                lambda r: len(r["opinions"]) == r["n_gold"],
+                "n_gold_is_opinion_count",
+                "n_gold must be the number of opinions",
+            ),
+        ]
     else:
         checks.append(
             _row_check(
@@ -242,7 +260,7 @@ def _fsa_schema(spec: DatasetSpec) -> pa.DataFrameSchema:
                 lambda r: len(json.loads(r["gold_json"])) == r["n_gold"],
                 "n_gold_is_tuple_count",
                 "n_gold must be the number of gold tuples",
-            )  # fmt: skip
+            )
         )
     return pa.DataFrameSchema(
         cols, checks=checks, unique=["dataset", "example_id"], strict=True, name=f"sentibench_{spec.key}"

@@ -7,7 +7,7 @@ from enum import StrEnum
 import pandera.polars as pa
 import polars as pl
 
-from schemas.sentibench_datasets import DATASETS
+from sentidistill.schemas.sentibench_datasets import DATASETS
 
 
 class ParseStatus(StrEnum):

@@ -60,10 +60,20 @@ def train(args: argparse.Namespace) -> None:
         corpus = corpus.select(cols)
         print("policy", st, flush=True)
     corpus.write_parquet(root / "icldist_corpus.parquet")
-    m = run_stage("icldist", cfg, models_dir=models, corpus_paths={"icldist": root / "icldist_corpus.parquet"},
-                  cache_dir=root / "cache", plots_dir=root / "plots", metrics_dir=root / "metrics")  # fmt: skip
-    print(f"trained {args.tag}: {m.get('train_seconds')} s, last loss {m.get('last_loss')} -> "
-          f"{models / 'student-icldist' / 'hf'}", flush=True)  # fmt: skip
+    m = run_stage(
+        "icldist",
+        cfg,
+        models_dir=models,
+        corpus_paths={"icldist": root / "icldist_corpus.parquet"},
+        cache_dir=root / "cache",
+        plots_dir=root / "plots",
+        metrics_dir=root / "metrics",
+    )
+    print(
+        f"trained {args.tag}: {m.get('train_seconds')} s, last loss {m.get('last_loss')} -> "
+        f"{models / 'student-icldist' / 'hf'}",
+        flush=True,
+    )
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -80,9 +90,15 @@ def evaluate(args: argparse.Namespace) -> None:
         name = Path(m).parent.name if Path(m).name == "hf" else Path(m).name
         with tempfile.TemporaryDirectory() as tmp:
             t = Path(args.keep) if args.keep else Path(tmp)
-            s = evaluate_entry(name, params, EvalModel(model=m, engine=EngineConfig(backend="transformers", dtype="float32")),
-                                    data_dir=ROOT / "data" / "sentibench", out_dir=t / "o", metrics_dir=t / "m",
-                                    checkpoint_dir=t / "c")  # fmt: skip
+            s = evaluate_entry(
+                name,
+                params,
+                EvalModel(model=m, engine=EngineConfig(backend="transformers", dtype="float32")),
+                data_dir=ROOT / "data" / "sentibench",
+                out_dir=t / "o",
+                metrics_dir=t / "m",
+                checkpoint_dir=t / "c",
+            )
             p = pl.read_parquet(t / "o" / name / "predictions.parquet")
             for d in datasets:
                 top, count = p.filter(pl.col("dataset") == d)["prediction"].value_counts(sort=True).row(0)

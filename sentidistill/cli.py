@@ -101,8 +101,9 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
-    st = sub.add_parser("stage", help="run one pipeline stage as dvc.yaml does (prefer `dvc repro <stage>`)",
-                        add_help=False)  # fmt: skip
+    st = sub.add_parser(
+        "stage", help="run one pipeline stage as dvc.yaml does (prefer `dvc repro <stage>`)", add_help=False
+    )
     st.add_argument("name", nargs="?", help=f"one of: {', '.join(_stage_names())}")
     return ap
 
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if rest[0] not in stages:
             print(f"sentidistill stage: error: unknown stage {rest[0]!r}; one of: {', '.join(stages)}", file=sys.stderr)
             return USER_ERROR_EXIT
-        return run(f"stages.{rest[0]}", rest[1:], f"sentidistill stage {rest[0]}")
+        return run(f"sentidistill.stages.{rest[0]}", rest[1:], f"sentidistill stage {rest[0]}")
     ap.parse_args(args)  # an unknown command: argparse says so and exits 2
     return USER_ERROR_EXIT  # pragma: no cover - parse_args exits
 

@@ -65,8 +65,15 @@ def _accounting_rows(name: str, df: pl.DataFrame) -> list[str]:
     return [f"| `{name}` | {df.height} | {kept} | {excluded} |"]
 
 
-def dataset_card(tables: Mapping[str, pl.DataFrame], params: DatasetExportParams, *, teacher: str | None,
-                 corpus_stats: Mapping[str, Any], ingest_stats: Mapping[str, Any], git_revision: str) -> str:  # fmt: skip
+def dataset_card(
+    tables: Mapping[str, pl.DataFrame],
+    params: DatasetExportParams,
+    *,
+    teacher: str | None,
+    corpus_stats: Mapping[str, Any],
+    ingest_stats: Mapping[str, Any],
+    git_revision: str,
+) -> str:
     total_rows = sum(df.height for df in tables.values())
     meta = {
         "pretty_name": "sentidistill distillation corpora",
@@ -144,8 +151,16 @@ def dataset_card(tables: Mapping[str, pl.DataFrame], params: DatasetExportParams
     return "\n".join(lines)
 
 
-def export_corpora(sources: Mapping[str, Path], out_dir: Path, params: DatasetExportParams, *, teacher: str | None,
-                   stats_dir: Path, git_revision: str, schemas: Mapping[str, Any] | None = None) -> dict[str, int]:  # fmt: skip
+def export_corpora(
+    sources: Mapping[str, Path],
+    out_dir: Path,
+    params: DatasetExportParams,
+    *,
+    teacher: str | None,
+    stats_dir: Path,
+    git_revision: str,
+    schemas: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
     """Copy each corpus (validated by its schema) into ``out_dir/<name>/train.parquet`` + the card."""
     tables = {name: read_parquet(p, (schemas or {}).get(name)) for name, p in sources.items()}
     card = dataset_card(

@@ -40,7 +40,7 @@ HEADLINES: dict[str, tuple[str, ...]] = {
         "mean.baseline_f1",
         "mean.model_f1",
         "datasets.*.delta",
-    ),  # fmt: skip
+    ),
     "sentibench/*": ("avg", "categories.*", "datasets.*.f1"),
     "classifier_labels": ("rows", "labeled", "parse_failed"),
     "classifier_train": ("heldout.macro_f1", "heldout.accuracy", "heldout.n"),
@@ -57,8 +57,10 @@ def paths_for(name: str) -> tuple[str, ...]:
     for pattern, keys in HEADLINES.items():
         if fnmatchcase(name, pattern):
             return keys
-    raise NoHeadlineError(f"stats/{name}.json has no entry in sentidistill.headline.HEADLINES: add the few "
-                          "numbers dvc exp show should carry for it")  # fmt: skip
+    raise NoHeadlineError(
+        f"stats/{name}.json has no entry in sentidistill.headline.HEADLINES: add the few "
+        "numbers dvc exp show should carry for it"
+    )
 
 
 def _select(obj: Any, parts: list[str]) -> Any:

@@ -225,7 +225,9 @@ _CALL = re.compile(
 
 
 def _module_name(path: Path, root: Path) -> str:
-    return ".".join(path.relative_to(root).with_suffix("").parts)
+    """Import name of a repository file (``stages/x.py`` installs as ``sentidistill.stages.x``)."""
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts if parts[0] == "sentidistill" else ("sentidistill", *parts))
 
 
 def discover_sections(root: Path = ROOT) -> list[SectionCheck]:

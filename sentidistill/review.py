@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from schemas.sentibench_datasets import CATEGORIES, DATASETS
 from sentidistill import paths
 from sentidistill.io import write_text
+from sentidistill.schemas.sentibench_datasets import CATEGORIES, DATASETS
 
 SENTIBENCH_METRICS = "metrics/sentibench"
 PLOT_SUFFIXES = (".png", ".svg")

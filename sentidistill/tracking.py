@@ -27,9 +27,8 @@ def trainer_reporting(report_to: list[str], live_dir: Path | None, *, resume: bo
     others = [r for r in report_to if r != DVCLIVE]
     if DVCLIVE not in report_to or live_dir is None:
         return others or ["none"], []
-    from transformers.integrations import DVCLiveCallback
-
     from dvclive import Live
+    from transformers.integrations import DVCLiveCallback
 
     live = Live(dir=str(live_dir), resume=resume, report=None, save_dvc_exp=False, dvcyaml=None)
     return others or ["none"], [DVCLiveCallback(live=live, log_model=False)]

@@ -1,7 +1,7 @@
 """Stage `classifier_eval`: the trained encoder and the untrained encoder (seeded random head)
 on the SentiBench polarity test splits (classifier.eval.datasets, explicit label mapping).
 
-    python -m stages.classifier_eval [--model DIR] [--out FILE] [--metrics FILE]
+    python -m sentidistill.stages.classifier_eval [--model DIR] [--out FILE] [--metrics FILE]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 the KnowDist/ICLDist pools) with a one-sentence rationale and a label in JSON; unparseable
 answers are kept with their raw output and counted; optional soft labels.
 
-    python -m stages.classifier_labels [--clean FILE] [--pool FILE ...] [--out FILE] [--cache-dir DIR] [--metrics FILE]
+    python -m sentidistill.stages.classifier_labels [--clean FILE] [--pool FILE ...] [--out FILE] [--cache-dir DIR] [--metrics FILE]
 """
 
 from __future__ import annotations

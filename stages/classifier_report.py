@@ -3,7 +3,7 @@ vs untrained encoder, macro-F1 on the same SentiBench examples, and the encoders
 test splits), metrics/classifier_comparison.json, and models/sentidistill-classifier (the
 trained folder with the SentiBench tables in its model card).
 
-    python -m stages.classifier_report
+    python -m sentidistill.stages.classifier_report
 """
 
 from __future__ import annotations
@@ -32,12 +32,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     params = load_section("classifier.report", ReportParams)
     eval_params = load_section("classifier.eval", ClassifierEvalParams)
     return run_report(
-        datasets=list(eval_params.datasets), compare=params.compare, student_name=params.student_name,
-        predictions_path=args.predictions, eval_dir=args.eval_dir, eval_metrics_path=STATS / "classifier_eval.json",
-        labels_metrics_path=STATS / "classifier_labels.json", train_metrics_path=STATS / "classifier_train.json",
-        student_dir=args.student, report_path=args.report, metrics_path=args.metrics, export_dir=args.export,
+        datasets=list(eval_params.datasets),
+        compare=params.compare,
+        student_name=params.student_name,
+        predictions_path=args.predictions,
+        eval_dir=args.eval_dir,
+        eval_metrics_path=STATS / "classifier_eval.json",
+        labels_metrics_path=STATS / "classifier_labels.json",
+        train_metrics_path=STATS / "classifier_train.json",
+        student_dir=args.student,
+        report_path=args.report,
+        metrics_path=args.metrics,
+        export_dir=args.export,
         card=load_section("export.card", CardParams),
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

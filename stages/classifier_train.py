@@ -2,7 +2,7 @@
 all-MiniLM-L6-v2) on the teacher's labels (hard or soft), early stopping on a held-out split
 of them; saves a standard HF folder (AutoModelForSequenceClassification) + model card.
 
-    python -m stages.classifier_train [--labels FILE] [--out DIR] [--metrics FILE]
+    python -m sentidistill.stages.classifier_train [--labels FILE] [--out DIR] [--metrics FILE]
 """
 
 from __future__ import annotations

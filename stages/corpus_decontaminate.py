@@ -1,6 +1,6 @@
 """Stage `corpus_decontaminate`: drop corpus texts that overlap SentiBench texts.
 
-    python -m stages.corpus_decontaminate [--corpus-dir DIR] [--metrics FILE]
+    python -m sentidistill.stages.corpus_decontaminate [--corpus-dir DIR] [--metrics FILE]
 
 Reads ``data/corpus/corpus_deduplicated.parquet`` and the raw SentiBench JSON of the
 splits in ``corpus.decontaminate.splits``; writes ``corpus_clean.parquet``,

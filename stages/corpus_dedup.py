@@ -1,6 +1,6 @@
 """Stage `corpus_dedup`: exact and MinHash/LSH near-duplicate removal.
 
-    python -m stages.corpus_dedup [--corpus-dir DIR] [--metrics FILE]
+    python -m sentidistill.stages.corpus_dedup [--corpus-dir DIR] [--metrics FILE]
 
 Reads ``data/corpus/corpus_normalized.parquet``; writes ``corpus_deduplicated.parquet``
 (kept rows), ``corpus_duplicates.parquet`` (removed rows with the kept row's id and the

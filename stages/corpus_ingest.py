@@ -1,6 +1,6 @@
 """Stage `corpus_ingest`: raw unlabeled JSONL -> normalized corpus + rejected rows.
 
-    python -m stages.corpus_ingest [--out-dir DIR] [--metrics FILE]
+    python -m sentidistill.stages.corpus_ingest [--out-dir DIR] [--metrics FILE]
 
 Reads every file under ``corpus.ingest.sources`` (params.yaml), normalizes per domain and
 writes ``data/corpus/corpus_normalized.parquet``, ``data/corpus/corpus_rejected.parquet``

@@ -1,6 +1,6 @@
 """Stage `corpus_pools`: seeded, per-domain balanced, disjoint KnowDist/ICLDist pools.
 
-    python -m stages.corpus_pools [--corpus-dir DIR] [--metrics FILE] [--corpus-metrics FILE]
+    python -m sentidistill.stages.corpus_pools [--corpus-dir DIR] [--metrics FILE] [--corpus-metrics FILE]
 
 Reads ``data/corpus/corpus_clean.parquet``; writes ``knowdist_pool.parquet``,
 ``icldist_pool.parquet``, ``stats/corpus_pools.json`` and ``stats/corpus.json``, the

@@ -5,14 +5,14 @@ Hugging Face dataset folder with a dataset card (``data/export/sentidistill-corp
 
 from __future__ import annotations
 
-from schemas.classifier import labels_schema
-from schemas.teacher import ICLDIST_CORPUS, KNOWDIST_CORPUS
 from sentidistill import paths
 from sentidistill.corpora_export import DatasetExportParams, export_corpora
 from sentidistill.log import get_logger
 from sentidistill.models.registry import load_models_config
 from sentidistill.params import load_section
 from sentidistill.provenance import code_revision
+from sentidistill.schemas.classifier import labels_schema
+from sentidistill.schemas.teacher import ICLDIST_CORPUS, KNOWDIST_CORPUS
 
 log = get_logger(__name__)
 
@@ -27,9 +27,15 @@ SCHEMAS = {"knowdist": KNOWDIST_CORPUS, "icldist": ICLDIST_CORPUS, "classifier_l
 def main() -> None:
     params = load_section("export.datasets", DatasetExportParams)
     out = paths.DATA / "export" / params.name
-    rows = export_corpora(SOURCES, out, params, teacher=load_models_config().teacher,
-                          stats_dir=paths.STATS, git_revision=code_revision(paths.ROOT)["git_revision"],
-                          schemas=SCHEMAS)  # fmt: skip
+    rows = export_corpora(
+        SOURCES,
+        out,
+        params,
+        teacher=load_models_config().teacher,
+        stats_dir=paths.STATS,
+        git_revision=code_revision(paths.ROOT)["git_revision"],
+        schemas=SCHEMAS,
+    )
     log.info("exported %s: %s", out, ", ".join(f"{k} {v} rows" for k, v in rows.items()))
 
 

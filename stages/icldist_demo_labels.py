@@ -1,7 +1,7 @@
 """Stage `icldist_demo_labels`: the teacher labels a small pool of ICLDist texts zero-shot
 (sentiment; emotion per taxonomy); the labels become the demonstrations of ICLDist prompts.
 
-    python -m stages.icldist_demo_labels [--pool FILE] [--out FILE] [--cache-dir DIR] [--metrics FILE]
+    python -m sentidistill.stages.icldist_demo_labels [--pool FILE] [--out FILE] [--cache-dir DIR] [--metrics FILE]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Stage `icldist_prompts`: sentiment/emotion ICL prompts with 1-16 teacher-labeled demos and
 format diversification (Tables 11-12, Table 6), plus Super-NaturalInstructions prompts.
 
-    python -m stages.icldist_prompts [--pool FILE] [--demo-labels FILE] [--natinst DIR] [--out FILE] [--metrics FILE]
+    python -m sentidistill.stages.icldist_prompts [--pool FILE] [--demo-labels FILE] [--natinst DIR] [--out FILE] [--metrics FILE]
 """
 
 from __future__ import annotations

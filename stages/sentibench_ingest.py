@@ -1,6 +1,6 @@
 """Stage `sentibench_ingest`: raw SentiBench JSON -> data/sentibench/<key>.parquet.
 
-    python -m stages.sentibench_ingest [--raw-dir DIR] [--out-dir DIR] [--metrics FILE] [--only KEY ...]
+    python -m sentidistill.stages.sentibench_ingest [--raw-dir DIR] [--out-dir DIR] [--metrics FILE] [--only KEY ...]
 
 One validated parquet per dataset (all splits; layout in ``schemas/sentibench.py``) and
 ``metrics/sentibench_ingest.json`` with the row accounting per dataset and split.
@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from schemas.sentibench_datasets import DATASETS
 from sentidistill.headline import write_stats
 from sentidistill.log import get_logger
 from sentidistill.params import load_section
 from sentidistill.paths import RAW_SENTIBENCH, SENTIBENCH_DATA, STATS, require_pulled
+from sentidistill.schemas.sentibench_datasets import DATASETS
 from sentidistill.sentibench.ingest import IngestParams, ingest_all
 
-log = get_logger("stages.sentibench_ingest")
+log = get_logger("sentidistill.stages.sentibench_ingest")
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -7,15 +7,15 @@ import argparse
 
 from sentidistill import paths
 from sentidistill.params import load_section
-from sentidistill.sentibench.report import ReportParams, build_report
-from sentidistill.sentibench.run import load_entries
+from sentidistill.sentibench.report import ReportEntries, ReportParams, build_report
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.parse_args(argv)
     params = load_section("sentibench.report", ReportParams)
-    build_report(list(load_entries()), params, paths.STATS / "sentibench", paths.REPORTS)
+    entries = list(load_section("sentibench.models", ReportEntries).root)
+    build_report(entries, params, paths.STATS / "sentibench", paths.REPORTS)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Stage `teacher_generate@{knowdist,icldist}`: the teacher answers a prompt table.
 
-    python -m stages.teacher_generate knowdist|icldist [--prompts FILE] [--out-dir DIR] [--cache-dir DIR] [--metrics FILE]
+    python -m sentidistill.stages.teacher_generate knowdist|icldist [--prompts FILE] [--out-dir DIR] [--cache-dir DIR] [--metrics FILE]
 
 Only rows whose cache key is missing from ``data/teacher_cache/<corpus>/`` reach the
 teacher; killing the stage and rerunning it regenerates nothing that finished. Each corpus

@@ -1,6 +1,6 @@
 """DVC stages ``train_knowdist`` and ``train_icldist``: SFT of the student (one module, the stage as argument).
 
-``python -m stages.train_student knowdist`` then ``... icldist``. Writes
+``python -m sentidistill.stages.train_student knowdist`` then ``... icldist``. Writes
 ``models/student-<stage>/{hf/, manifest.json}``, ``stats/training/<stage>.json`` (headline: ``metrics/training/<stage>.json``) and
 ``plots/training/<stage>.{png,svg}`` and the DVCLive log ``dvclive/<stage>/`` (``training.report_to``). See sentidistill/training/config.py for the
 modes (two_stage, knowdist_only, icldist_only, unified) and docs/training.md.

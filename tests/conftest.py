@@ -1,6 +1,6 @@
 """Shared fixtures: the tiny real student model (SmolLM2-135M) the model-loading tests use.
 
-`make test` materializes it with the production stage (`python -m stages.prepare_models
+`make test` materializes it with the production stage (`python -m sentidistill.stages.prepare_models
 smollm2-135m-instruct`) before pytest starts; these fixtures load it once per session.
 """
 

@@ -112,7 +112,9 @@ def make_tiny_repo(dst: Path, *, preset: str = "tiny", pull_raw: bool = True, mo
     if model:
         src = ROOT / "models" / TINY_MODEL
         if not (src / "manifest.json").is_file():
-            raise FileNotFoundError(f"{src} not materialized: run `python -m stages.prepare_models {TINY_MODEL}`")
+            raise FileNotFoundError(
+                f"{src} not materialized: run `python -m sentidistill.stages.prepare_models {TINY_MODEL}`"
+            )
         shutil.copytree(src, dst / "models" / TINY_MODEL, copy_function=os.link)
         dvc("commit", "-f", "-q", f"prepare_models@{TINY_MODEL}", cwd=dst)
     return dst

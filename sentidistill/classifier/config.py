@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from schemas.sentibench_datasets import DATASETS
 from sentidistill.params import StrictModel
+from sentidistill.schemas.sentibench_datasets import DATASETS
 
 
 def _template_fields(template: str) -> set[str]:

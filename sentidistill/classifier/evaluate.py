@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from schemas.classifier import PREDICTIONS
-from schemas.sentibench import schema_for
-from schemas.sentibench_datasets import get_spec
 from sentidistill.classifier.config import ClassifierEvalParams
 from sentidistill.classifier.predict import EncoderClassifier
 from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
+from sentidistill.schemas.classifier import PREDICTIONS
+from sentidistill.schemas.sentibench import schema_for
+from sentidistill.schemas.sentibench_datasets import get_spec
 from sentidistill.sentibench.evaluate import stratified_subsample
 from sentidistill.sentibench.metrics import classification_scores
 
@@ -116,7 +116,7 @@ def evaluate_encoder(
                     "probs": pl.List(pl.Float64),
                     "dataset_scores": pl.List(pl.Float64),
                 },
-            )  # fmt: skip
+            )
         )
     f1s = [v["f1"] for v in scores.values()]
     total = sum(v["n_examples"] for v in scores.values())
@@ -153,8 +153,12 @@ def run_eval(
         preds, summary = evaluate_encoder(clf, name, tests, params)
         frames.append(preds)
         results[name] = summary
-        log.info("%s: macro-F1 %s (avg %.2f)", name, {k: v["f1"] for k, v in summary["datasets"].items()},
-                 summary["avg"] or 0)  # fmt: skip
+        log.info(
+            "%s: macro-F1 %s (avg %.2f)",
+            name,
+            {k: v["f1"] for k, v in summary["datasets"].items()},
+            summary["avg"] or 0,
+        )
     write_parquet(pl.concat(frames), out_path, PREDICTIONS)
     metrics = {
         "models": results,

@@ -24,9 +24,6 @@ from typing import Any
 
 import polars as pl
 
-from schemas.classifier import labels_schema
-from schemas.columns import column_names
-from schemas.corpus import CORPUS_CLEAN, POOL
 from sentidistill.classifier.config import LabelParams
 from sentidistill.classifier.parse import PARSE_ERRORS, LabelMatcher, parse_answer
 from sentidistill.corpus.pools import balanced_quotas, sampling_keys
@@ -34,6 +31,9 @@ from sentidistill.engines.base import Engine
 from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
+from sentidistill.schemas.classifier import labels_schema
+from sentidistill.schemas.columns import column_names
+from sentidistill.schemas.corpus import CORPUS_CLEAN, POOL
 from sentidistill.teacher.generate import generate_table
 from sentidistill.teacher.resolve import ResolvedTeacher
 
@@ -103,8 +103,9 @@ def select_texts(
         "selected": picked.height,
         "by_domain": dict(sorted(picked.group_by("domain").len().iter_rows())),
     }
-    assert stats["clean"] == sum(stats[k] for k in ("in_other_pools", "too_short", "too_long", "other_domain",
-                                                    "not_selected", "selected"))  # fmt: skip
+    assert stats["clean"] == sum(
+        stats[k] for k in ("in_other_pools", "too_short", "too_long", "other_domain", "not_selected", "selected")
+    )
     return picked, stats
 
 
@@ -245,9 +246,14 @@ def score_labels(
 
 
 def _finish(
-    table: pl.DataFrame, gen_stats: dict[str, Any], soft_stats: dict[str, Any], params: LabelParams,
-    selection: dict[str, Any], out_path: Path, metrics_path: Path,
-) -> dict[str, Any]:  # fmt: skip
+    table: pl.DataFrame,
+    gen_stats: dict[str, Any],
+    soft_stats: dict[str, Any],
+    params: LabelParams,
+    selection: dict[str, Any],
+    out_path: Path,
+    metrics_path: Path,
+) -> dict[str, Any]:
     write_parquet(table, out_path, labels_schema(params.labels))
 
     ok = table.filter(pl.col("parse_error").is_null())
@@ -279,7 +285,10 @@ def _finish(
     write_stats(metrics_path, stats)
     log.info(
         "classifier labels: %d/%d parsed (%s failed: %s) -> %s",
-        ok.height, table.height, stats["parse_failed"],
-        {k: v for k, v in stats["parse_errors"].items() if v}, out_path,
-    )  # fmt: skip
+        ok.height,
+        table.height,
+        stats["parse_failed"],
+        {k: v for k, v in stats["parse_errors"].items() if v},
+        out_path,
+    )
     return stats

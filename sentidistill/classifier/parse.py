@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.classifier import PARSE_ERRORS, PARSE_METHODS  # noqa: F401  (the contract owns the value sets)
+from sentidistill.schemas.classifier import PARSE_ERRORS, PARSE_METHODS  # noqa: F401  (the contract owns the value sets)
 
 _STRIP = " \t\r\n'\"`.,;:!?*()[]{}<>"
 _SMART = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})

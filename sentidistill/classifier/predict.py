@@ -83,8 +83,9 @@ class EncoderClassifier:
         require_safetensors(path)  # never unpickle weights (a .bin-only folder is refused)
         trust = remote_code_allowed(path)
         tok = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust)
-        model = AutoModelForSequenceClassification.from_pretrained(str(path), trust_remote_code=trust,
-                                                                   use_safetensors=True)  # fmt: skip
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(path), trust_remote_code=trust, use_safetensors=True
+        )
         return cls(model, tok, max_length=max_length, name=str(path))
 
     @classmethod
@@ -103,9 +104,13 @@ class EncoderClassifier:
         require_safetensors(base)
         trust = remote_code_allowed(base)
         model = AutoModelForSequenceClassification.from_pretrained(
-            str(base), num_labels=len(labels), id2label=id2label, label2id={v: k for k, v in id2label.items()},
-            trust_remote_code=trust, use_safetensors=True,
-        )  # fmt: skip
+            str(base),
+            num_labels=len(labels),
+            id2label=id2label,
+            label2id={v: k for k, v in id2label.items()},
+            trust_remote_code=trust,
+            use_safetensors=True,
+        )
         tok = AutoTokenizer.from_pretrained(str(base), trust_remote_code=trust)
         return cls(model, tok, max_length=max_length, name=f"untrained:{base}")
 
@@ -161,8 +166,10 @@ def read_jsonl(path: Path, *, text_field: str = "text", strict: bool = False) ->
             except ValueError as exc:
                 msg = str(exc).split("\n")[0]
                 if strict:
-                    raise BadInputError(f"{path}:{lineno}: not a JSON object ({msg}); fix the line or drop --strict "
-                                        "to keep it as a rejected row") from None  # fmt: skip
+                    raise BadInputError(
+                        f"{path}:{lineno}: not a JSON object ({msg}); fix the line or drop --strict "
+                        "to keep it as a rejected row"
+                    ) from None
                 bad += 1
                 records.append({"input_line": lineno, "input_raw": line.rstrip("\n"), READ_ERROR: f"bad_json: {msg}"})
                 continue
@@ -187,8 +194,9 @@ def _frame(records: list[dict[str, Any]]) -> pl.DataFrame:
             try:
                 cols[k] = pl.Series(k, vals, strict=True)
             except Exception:  # noqa: BLE001
-                cols[k] = pl.Series(k, [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in vals],
-                                    dtype=pl.Utf8)  # fmt: skip
+                cols[k] = pl.Series(
+                    k, [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in vals], dtype=pl.Utf8
+                )
         return pl.DataFrame(cols)
 
 
@@ -282,17 +290,30 @@ def predict_frame(
         if r is not None:
             key = r.split(":")[0]
             errors[key] = errors.get(key, 0) + 1
-    summary = {"rows": n, "predicted": len(ok), "not_predicted": n - len(ok), "errors": dict(sorted(errors.items())),
-               "labels": {lab: label.count(lab) for lab in clf.labels}}  # fmt: skip
+    summary = {
+        "rows": n,
+        "predicted": len(ok),
+        "not_predicted": n - len(ok),
+        "errors": dict(sorted(errors.items())),
+        "labels": {lab: label.count(lab) for lab in clf.labels},
+    }
     assert summary["rows"] == summary["predicted"] + sum(errors.values())
     return out, summary
 
 
 def predict_file(
-    model: str | Path, input_path: Path, output_path: Path, *, text_field: str = "text", batch_size: int = 32,
-    max_length: int | None = None, strict: bool = False, prefix: str = "pred_", threads: int | None = None,
+    model: str | Path,
+    input_path: Path,
+    output_path: Path,
+    *,
+    text_field: str = "text",
+    batch_size: int = 32,
+    max_length: int | None = None,
+    strict: bool = False,
+    prefix: str = "pred_",
+    threads: int | None = None,
     classifier: EncoderClassifier | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Read, predict, write; returns the summary (rows = predicted + not predicted, by reason)."""
     df, read_stats = read_input(Path(input_path), text_field=text_field, strict=strict)
     if text_field not in df.columns:  # fail before loading the model
@@ -311,8 +332,13 @@ def predict_file(
     out, summary = predict_frame(df, clf, text_field=text_field, batch_size=batch_size, prefix=prefix)
     write_output(out, Path(output_path))
     summary.update(read_stats, input=str(input_path), output=str(output_path), model=str(model))
-    log.info("predicted %d of %d rows -> %s%s", summary["predicted"], summary["rows"], output_path,
-             f" (not predicted: {summary['errors']})" if summary["errors"] else "")  # fmt: skip
+    log.info(
+        "predicted %d of %d rows -> %s%s",
+        summary["predicted"],
+        summary["rows"],
+        output_path,
+        f" (not predicted: {summary['errors']})" if summary["errors"] else "",
+    )
     return summary
 
 
@@ -335,8 +361,11 @@ def missing_local_model(model: str | Path, root: Path | None = None) -> str | No
         import yaml
 
         stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-        rel = str(path.resolve().relative_to(root.resolve())) if path.is_absolute() or path.resolve().is_relative_to(
-            root.resolve()) else text  # fmt: skip
+        rel = (
+            str(path.resolve().relative_to(root.resolve()))
+            if path.is_absolute() or path.resolve().is_relative_to(root.resolve())
+            else text
+        )
         for name, st in stages.items():
             outs = [next(iter(o)) if isinstance(o, dict) else o for o in st.get("outs", [])]
             if rel in outs:
@@ -370,8 +399,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if problem:  # before transformers, which would retry the hub for a minute and print 80 lines
         raise SystemExit(f"error: {problem}")
     try:
-        summary = predict_file(args.model, args.input, args.output, text_field=args.text_field, batch_size=args.batch_size,
-                               max_length=args.max_length, strict=args.strict, prefix=args.prefix, threads=args.threads)  # fmt: skip
+        summary = predict_file(
+            args.model,
+            args.input,
+            args.output,
+            text_field=args.text_field,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            strict=args.strict,
+            prefix=args.prefix,
+            threads=args.threads,
+        )
     except (MissingTextFieldError, BadInputError, FileNotFoundError) as exc:
         raise SystemExit(f"error: {exc}") from None
     if args.summary:

@@ -20,14 +20,14 @@ from typing import Any
 
 import polars as pl
 
-from schemas.classifier import PREDICTIONS
-from schemas.sentibench_datasets import get_spec
 from sentidistill.classifier.evaluate import STUDENT, UNTRAINED
 from sentidistill.classifier.train import CARD, SUMMARY, model_card
 from sentidistill.headline import write_stats
 from sentidistill.io import atomic_folder, read_json, read_parquet, write_text
 from sentidistill.log import get_logger
 from sentidistill.models.card import CardParams, front_matter, model_index
+from sentidistill.schemas.classifier import PREDICTIONS
+from sentidistill.schemas.sentibench_datasets import get_spec
 from sentidistill.sentibench.metrics import classification_scores
 
 log = get_logger(__name__)
@@ -172,9 +172,11 @@ def sentibench_section(comp: Mapping[str, Any], eval_metrics: Mapping[str, Any] 
         small = [d for d, n in comp["matched_n"].items() if n < 50]
         if small:
             sizes = ", ".join(f"{get_spec(d).display}: {comp['matched_n'][d]}" for d in small)
-            md.append(f"\nFew examples per dataset ({sizes}): differences of several points are noise at this size; "
-                      "the full test splits below are the reliable encoder numbers (raise "
-                      "`sentibench.eval.max_test_examples` for tighter LLM numbers).\n")  # fmt: skip
+            md.append(
+                f"\nFew examples per dataset ({sizes}): differences of several points are noise at this size; "
+                "the full test splits below are the reliable encoder numbers (raise "
+                "`sentibench.eval.max_test_examples` for tighter LLM numbers).\n"
+            )
     else:
         md.append("_No LLM predictions to compare with._\n")
     if comp["missing"]:
@@ -186,19 +188,32 @@ def sentibench_section(comp: Mapping[str, Any], eval_metrics: Mapping[str, Any] 
     md.append(_table(comp["full"], ds, comp["full_n"]))
     if eval_metrics:
         m = eval_metrics.get("mapping", {})
-        md.append("\nLabel mapping (classifier label -> dataset label; unmapped labels are ignored, so the binary "
-                  "datasets take the argmax over negative/positive only):\n\n"
-                  + "".join(f"- {get_spec(d).display} ({get_spec(d).name}): "
-                            + ", ".join(f"{c} -> {t}" for c, t in m[d].items()) + "\n" for d in ds if d in m)
-                  + f"\nMax tokens per text: {eval_metrics.get('max_length')}. The untrained encoder is the base encoder "
-                  f"with a random classification head (seed {eval_metrics.get('untrained_seed')}).\n")  # fmt: skip
+        md.append(
+            "\nLabel mapping (classifier label -> dataset label; unmapped labels are ignored, so the binary "
+            "datasets take the argmax over negative/positive only):\n\n"
+            + "".join(
+                f"- {get_spec(d).display} ({get_spec(d).name}): "
+                + ", ".join(f"{c} -> {t}" for c, t in m[d].items())
+                + "\n"
+                for d in ds
+                if d in m
+            )
+            + f"\nMax tokens per text: {eval_metrics.get('max_length')}. The untrained encoder is the base encoder "
+            f"with a random classification head (seed {eval_metrics.get('untrained_seed')}).\n"
+        )
     return "".join(md)
 
 
-def render_markdown(comp: Mapping[str, Any], labels: Mapping[str, Any] | None, train: Mapping[str, Any] | None,
-                    eval_metrics: Mapping[str, Any] | None) -> str:  # fmt: skip
-    md = ["# Classifier student: LLM teacher -> compact encoder\n\n",
-          "Produced by the `classifier_report` DVC stage (docs/classifier.md). Macro-F1 (%), the SentiBench metric.\n\n"]  # fmt: skip
+def render_markdown(
+    comp: Mapping[str, Any],
+    labels: Mapping[str, Any] | None,
+    train: Mapping[str, Any] | None,
+    eval_metrics: Mapping[str, Any] | None,
+) -> str:
+    md = [
+        "# Classifier student: LLM teacher -> compact encoder\n\n",
+        "Produced by the `classifier_report` DVC stage (docs/classifier.md). Macro-F1 (%), the SentiBench metric.\n\n",
+    ]
     md.append(sentibench_section(comp, eval_metrics))
     if labels:
         errs = {k: v for k, v in labels.get("parse_errors", {}).items() if v}
@@ -211,13 +226,19 @@ def render_markdown(comp: Mapping[str, Any], labels: Mapping[str, Any] | None, t
             + "; kept in `data/classifier/teacher_labels.parquet` with their raw answers, excluded from training\n"
             f"- how labels were read: {labels.get('parse_methods')}; answers without a rationale: {labels.get('missing_rationale')}\n"
             f"- label distribution: {labels.get('labels')}\n"
-            + (f"- soft labels: {soft.get('with_probs')} rows with teacher probabilities (modes {soft.get('modes')}); "
-               f"their argmax agrees with the parsed label on {soft.get('argmax_agrees_with_label')}\n" if soft.get("enabled") else
-               "- soft labels: off\n")
-            + (f"- teacher throughput: {thr.get('texts_per_s')} texts/s ({thr.get('generated_texts')} generated in "
-               f"{thr.get('generation_seconds')} s; the rest from the cache)\n" if thr.get("generated_texts") else
-               "- teacher throughput: every answer came from the cache in this run\n")
-        )  # fmt: skip
+            + (
+                f"- soft labels: {soft.get('with_probs')} rows with teacher probabilities (modes {soft.get('modes')}); "
+                f"their argmax agrees with the parsed label on {soft.get('argmax_agrees_with_label')}\n"
+                if soft.get("enabled")
+                else "- soft labels: off\n"
+            )
+            + (
+                f"- teacher throughput: {thr.get('texts_per_s')} texts/s ({thr.get('generated_texts')} generated in "
+                f"{thr.get('generation_seconds')} s; the rest from the cache)\n"
+                if thr.get("generated_texts")
+                else "- teacher throughput: every answer came from the cache in this run\n"
+            )
+        )
     else:
         md.append("\n## Teacher labels\n\n_stats/classifier_labels.json not found._\n")
     if train:
@@ -228,14 +249,17 @@ def render_markdown(comp: Mapping[str, Any], labels: Mapping[str, Any] | None, t
             f"held-out rows ({sum(d['excluded_parse_failed'].values())} unparsed answers excluded)\n"
             f"- {t['epochs_run']} epoch(s), best epoch {t['best_epoch']} by held-out `{t['best_metric']}`, {t['train_seconds']} s\n"
             f"- held-out agreement with the teacher: macro-F1 {h['macro_f1']}, accuracy {h['accuracy']} (n={h['n']})\n"
-        )  # fmt: skip
-    md.append("\nThroughput (encoder vs the distilled LLM student, teacher labeling): `python -m bench.classifier_throughput` "
-              "writes `bench/results/classifier_throughput.json`.\n")  # fmt: skip
+        )
+    md.append(
+        "\nThroughput (encoder vs the distilled LLM student, teacher labeling): `python -m bench.classifier_throughput` "
+        "writes `bench/results/classifier_throughput.json`.\n"
+    )
     return "".join(md)
 
 
-def card_front_matter(summary: Mapping[str, Any], eval_metrics: Mapping[str, Any] | None, card: CardParams,
-                      name: str) -> str:  # fmt: skip
+def card_front_matter(
+    summary: Mapping[str, Any], eval_metrics: Mapping[str, Any] | None, card: CardParams, name: str
+) -> str:
     """Hub metadata of the exported encoder: its upstream, license, datasets and a model-index
     with the encoder student's macro-F1 on the full SentiBench test splits."""
     upstream = card.upstream.get(summary.get("base_model", ""))
@@ -287,8 +311,9 @@ def run_report(
     card: CardParams | None = None,
 ) -> dict[str, Any]:
     preds = read_parquet(predictions_path, PREDICTIONS)
-    comp = build_comparison(encoder_preds=preds, datasets=datasets, compare=compare, eval_dir=eval_dir,
-                            student_name=student_name)  # fmt: skip
+    comp = build_comparison(
+        encoder_preds=preds, datasets=datasets, compare=compare, eval_dir=eval_dir, student_name=student_name
+    )
     labels = read_json(labels_metrics_path, default=None)
     train = read_json(train_metrics_path, default=None)
     evalm = read_json(eval_metrics_path, default=None)

@@ -133,8 +133,13 @@ def soft_labels(
     cache.remove_stale_temp_files()
     cached = {r["key"]: r for r in cache.lookup(wanted).iter_rows(named=True)}
     todo = [(k, p) for k, p in dict(zip(keys, prefixes)).items() if k is not None and k not in cached]
-    stats: dict[str, Any] = {"requested": len(wanted), "cache_hits": len(wanted) - len(todo), "scored": 0,
-                             "seconds": 0.0, "modes": {}}  # fmt: skip
+    stats: dict[str, Any] = {
+        "requested": len(wanted),
+        "cache_hits": len(wanted) - len(todo),
+        "scored": 0,
+        "seconds": 0.0,
+        "modes": {},
+    }
     if todo:
         t0 = time.perf_counter()
         engine = engine_factory()
@@ -144,9 +149,17 @@ def soft_labels(
                 for start in range(0, len(todo), chunk):
                     part = todo[start : start + chunk]
                     mode, probs = score_prefixes(engine, [p for _, p in part], labels)
-                    rows = [{"key": k, "response": json.dumps({"mode": mode, "probs": [round(float(x), 6) for x in pr]}),
-                             "n_prompt_tokens": 0, "n_completion_tokens": 0, "finish_reason": "stop", "engine": label}
-                            for (k, _), pr in zip(part, probs)]  # fmt: skip
+                    rows = [
+                        {
+                            "key": k,
+                            "response": json.dumps({"mode": mode, "probs": [round(float(x), 6) for x in pr]}),
+                            "n_prompt_tokens": 0,
+                            "n_completion_tokens": 0,
+                            "finish_reason": "stop",
+                            "engine": label,
+                        }
+                        for (k, _), pr in zip(part, probs)
+                    ]
                     cache.append(rows)
                     for r in rows:
                         cached[r["key"]] = r

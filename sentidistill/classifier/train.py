@@ -27,7 +27,6 @@ from typing import Any
 
 import polars as pl
 
-from schemas.classifier import labels_schema
 from sentidistill.classifier.config import LabelParams, TrainParams
 from sentidistill.classifier.parse import PARSE_ERRORS
 from sentidistill.headline import write_stats
@@ -35,6 +34,7 @@ from sentidistill.io import atomic_folder, read_parquet, write_json, write_text
 from sentidistill.log import get_logger
 from sentidistill.models.folder import CARD
 from sentidistill.provenance import git_revision
+from sentidistill.schemas.classifier import labels_schema
 from sentidistill.sentibench.metrics import classification_scores
 from sentidistill.tracking import trainer_reporting
 
@@ -232,17 +232,26 @@ def train_classifier(
     held_t, fb_held = targets(held_df, n_labels, params.label_type)
 
     base = resolve_base_model(params.base_model)
-    log.info("classifier: %d train / %d held-out rows, base %s, %s labels", train_df.height, held_df.height, base,
-             params.label_type)  # fmt: skip
+    log.info(
+        "classifier: %d train / %d held-out rows, base %s, %s labels",
+        train_df.height,
+        held_df.height,
+        base,
+        params.label_type,
+    )
     set_seed(params.seed)
     require_safetensors(base)  # never unpickle weights (a .bin-only folder is refused)
     trust = remote_code_allowed(base)  # off unless the encoder's registry entry turns it on
     tokenizer = AutoTokenizer.from_pretrained(str(base), trust_remote_code=trust)
     id2label = dict(enumerate(label_names))
     model = AutoModelForSequenceClassification.from_pretrained(
-        str(base), num_labels=n_labels, id2label=id2label, label2id={v: k for k, v in id2label.items()},
-        trust_remote_code=trust, use_safetensors=True,
-    )  # fmt: skip
+        str(base),
+        num_labels=n_labels,
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
+        trust_remote_code=trust,
+        use_safetensors=True,
+    )
     model.config.problem_type = "single_label_classification"
 
     def encode(df: pl.DataFrame) -> tuple[dict[str, list], int]:
@@ -298,19 +307,28 @@ def train_classifier(
     callbacks = [*trackers, *stopping]
     weights = class_weights(train_df["label_id"].to_list(), n_labels, params.class_weighting)
     trainer = _trainer_class(params.label_type, weights)(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=held_ds, data_collator=_collator(tokenizer),
-        compute_metrics=compute_metrics, callbacks=callbacks,
-    )  # fmt: skip
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=held_ds,
+        data_collator=_collator(tokenizer),
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
     t0 = time.perf_counter()
     trainer.train()
     train_s = time.perf_counter() - t0
     history = list(trainer.state.log_history)
     final = trainer.evaluate() if use_eval else {}  # the selected (best) epoch's model
     epochs = [
-        {k: (round(v, 6) if isinstance(v, float) else v) for k, v in e.items() if k in
-         ("epoch", "loss", "eval_loss", "eval_macro_f1", "eval_accuracy", "learning_rate")}
-        for e in history if "epoch" in e and ("loss" in e or "eval_loss" in e)
-    ]  # fmt: skip
+        {
+            k: (round(v, 6) if isinstance(v, float) else v)
+            for k, v in e.items()
+            if k in ("epoch", "loss", "eval_loss", "eval_macro_f1", "eval_accuracy", "learning_rate")
+        }
+        for e in history
+        if "epoch" in e and ("loss" in e or "eval_loss" in e)
+    ]
 
     if git_rev is None:
         git_rev = git_revision()
@@ -360,8 +378,13 @@ def train_classifier(
         write_text(work / CARD, model_card(summary))
     shutil.rmtree(run_dir, ignore_errors=True)  # checkpoints: only needed during the run
     write_stats(metrics_path, summary)
-    log.info("classifier: best epoch %s, held-out macro-F1 %s (vs teacher labels), %.0fs -> %s",
-             summary["training"]["best_epoch"], summary["heldout"]["macro_f1"], train_s, out_dir)  # fmt: skip
+    log.info(
+        "classifier: best epoch %s, held-out macro-F1 %s (vs teacher labels), %.0fs -> %s",
+        summary["training"]["best_epoch"],
+        summary["heldout"]["macro_f1"],
+        train_s,
+        out_dir,
+    )
     return summary
 
 

@@ -15,8 +15,8 @@ corpus_pools           knowdist_pool, icldist_pool                     stats/cor
 
 from __future__ import annotations
 
-from schemas.columns import column_names
-from schemas.corpus import (
+from sentidistill.schemas.columns import column_names
+from sentidistill.schemas.corpus import (
     CORPUS_CONTAMINATED,
     CORPUS_DUPLICATES,
     CORPUS_NORMALIZED,

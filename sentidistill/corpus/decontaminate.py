@@ -33,7 +33,6 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from schemas.corpus import CORPUS_CLEAN, CORPUS_CONTAMINATED, CORPUS_DEDUPLICATED, MATCH_METHODS
 from sentidistill.corpus.accounting import account
 from sentidistill.corpus.artifacts import CLEAN, CONTAMINATED, CONTAMINATED_COLUMNS, DEDUPLICATED
 from sentidistill.corpus.minhash import (
@@ -52,6 +51,7 @@ from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger, progress
 from sentidistill.params import StrictModel
 from sentidistill.paths import ROOT, require_pulled
+from sentidistill.schemas.corpus import CORPUS_CLEAN, CORPUS_CONTAMINATED, CORPUS_DEDUPLICATED, MATCH_METHODS
 
 log = get_logger(__name__)
 

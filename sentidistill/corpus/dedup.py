@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES, CORPUS_NORMALIZED
 from sentidistill.corpus.accounting import account
 from sentidistill.corpus.artifacts import CORPUS_COLUMNS, DEDUPLICATED, DUPLICATE_COLUMNS, DUPLICATES, NORMALIZED
 from sentidistill.corpus.minhash import MinHashParams, band_keys, estimated_jaccard, shares_band, sketch
@@ -32,6 +31,7 @@ from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
+from sentidistill.schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES, CORPUS_NORMALIZED
 
 log = get_logger(__name__)
 

@@ -30,7 +30,6 @@ from typing import Any
 import polars as pl
 from pydantic import Field, model_validator
 
-from schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED, REJECT_REASONS, content_id
 from sentidistill.corpus.accounting import account
 from sentidistill.corpus.artifacts import CORPUS_COLUMNS, NORMALIZED, REJECTED, REJECTED_COLUMNS
 from sentidistill.corpus.normalize import NormalizeParams, normalize_series
@@ -39,6 +38,7 @@ from sentidistill.io import write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
 from sentidistill.paths import ROOT, require_pulled
+from sentidistill.schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED, REJECT_REASONS, content_id
 
 log = get_logger(__name__)
 

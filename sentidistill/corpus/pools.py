@@ -22,7 +22,6 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from schemas.corpus import CORPUS_CLEAN, POOL, POOL_NAMES
 from sentidistill.corpus.accounting import account, corpus_accounting
 from sentidistill.corpus.artifacts import (
     CLEAN,
@@ -39,6 +38,7 @@ from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
 from sentidistill.paths import ROOT
+from sentidistill.schemas.corpus import CORPUS_CLEAN, POOL, POOL_NAMES
 
 log = get_logger(__name__)
 

@@ -44,9 +44,15 @@ class LlamaCppBatchedEngine(LlamaCppEngine):
     """:class:`LlamaCppEngine` plus a multi-sequence greedy ``generate``."""
 
     def __init__(
-        self, gguf_path: str | Path, *, n_ctx: int = 8192, threads: int | None = None, n_batch: int = 512,
-        n_parallel: int = 4, seed: int = 0,
-    ) -> None:  # fmt: skip
+        self,
+        gguf_path: str | Path,
+        *,
+        n_ctx: int = 8192,
+        threads: int | None = None,
+        n_batch: int = 512,
+        n_parallel: int = 4,
+        seed: int = 0,
+    ) -> None:
         # the parent's own context serves tokenize / scoring / sampled generation; keep it small
         super().__init__(gguf_path, n_ctx=min(n_ctx, 2048), threads=threads, n_batch=n_batch, seed=seed)
         llama_cpp = self._llama_cpp

@@ -72,9 +72,13 @@ def scored_demo_labels(scored: pl.DataFrame, formats: FormatParams) -> pl.DataFr
 
 
 def build_icl_prompts(
-    pool: pl.DataFrame, demo_labels: pl.DataFrame, natinst_dir: Path, formats: FormatParams,
-    params: ICLPromptParams, natinst: NatInstParams,
-) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
+    pool: pl.DataFrame,
+    demo_labels: pl.DataFrame,
+    natinst_dir: Path,
+    formats: FormatParams,
+    params: ICLPromptParams,
+    natinst: NatInstParams,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The ICLDist prompt table (columns :data:`ICL_PROMPT_COLUMNS`) and counts.
 
     Target texts are ICLDist pool texts in pool_rank order that are not demo texts and
@@ -107,9 +111,13 @@ def build_icl_prompts(
 
 
 def recombined_prompts(
-    demo_labels: pl.DataFrame, formats: FormatParams, params: ICLPromptParams, n_icl: int,
-    *, pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] | None = None,
-) -> pl.DataFrame:  # fmt: skip
+    demo_labels: pl.DataFrame,
+    formats: FormatParams,
+    params: ICLPromptParams,
+    n_icl: int,
+    *,
+    pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] | None = None,
+) -> pl.DataFrame:
     """``n_icl`` ICL prompts whose query *and* demonstrations are teacher-labeled texts
     (``answer_source: demo_labels``): the answer is the query's own teacher label, so the
     prompts cost no teacher call. Tasks split by the mixture's sentiment:emotion weights;
@@ -145,8 +153,16 @@ def recombined_prompts(
         }
         for j in range(n):
             q = order[j % len(order)]
-            row = icl_prompt_for(q["text_id"], q["text"], task, formats, params, pools,  # type: ignore[arg-type]
-                                 variant=j, taxonomies=taxonomies)  # fmt: skip
+            row = icl_prompt_for(
+                q["text_id"],
+                q["text"],
+                task,
+                formats,
+                params,
+                pools,  # type: ignore[arg-type]
+                variant=j,
+                taxonomies=taxonomies,
+            )
             key = (q["text_id"], formats.basic_words if task == "sentiment" else row["label_set"])
             if key not in labels_of:  # this text has no label in the drawn taxonomy: take the next text
                 continue
@@ -156,10 +172,17 @@ def recombined_prompts(
 
 
 def _with_natinst(
-    icl: pl.DataFrame, pool: pl.DataFrame, demo_labels: pl.DataFrame,
-    pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]], natinst_dir: Path,
-    params: ICLPromptParams, natinst: NatInstParams, n_nat: int, *, too_long: int,
-) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
+    icl: pl.DataFrame,
+    pool: pl.DataFrame,
+    demo_labels: pl.DataFrame,
+    pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]],
+    natinst_dir: Path,
+    params: ICLPromptParams,
+    natinst: NatInstParams,
+    n_nat: int,
+    *,
+    too_long: int,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Append the SNI prompts to the ICL prompts and count both."""
     demo_ids = set(demo_labels["text_id"].to_list())
     nat_stats: dict[str, Any] = {}

@@ -111,8 +111,11 @@ def build_natinst_prompts(natinst_dir: Path, n: int, params: NatInstParams) -> t
             f"asked for {n} SNI prompts but only {len(rows)} fit max_prompt_chars={params.max_prompt_chars}"
         )
     df = pl.DataFrame(rows, schema=_SCHEMA)
-    return df, {"natinst_tasks_available": len(tasks), "natinst_tasks_used": df["label_set"].n_unique() if n else 0,
-                "natinst_skipped_too_long": skipped}  # fmt: skip
+    return df, {
+        "natinst_tasks_available": len(tasks),
+        "natinst_tasks_used": df["label_set"].n_unique() if n else 0,
+        "natinst_skipped_too_long": skipped,
+    }
 
 
 # the prompt-table columns an SNI row fills itself (build.py adds domain and answer_source)

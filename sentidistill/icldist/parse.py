@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from schemas.teacher import PARSE_ERRORS  # noqa: F401  (the contract owns the value set)
+from sentidistill.schemas.teacher import PARSE_ERRORS  # noqa: F401  (the contract owns the value set)
 
 _PREFIX = re.compile(r"^\s*(output|label|answer|sentiment|emotions?)\s*[:：]\s*", re.IGNORECASE)
 _STRIP = " \t\r\n'\"`.,;:!()[]{}*"

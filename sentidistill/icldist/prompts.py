@@ -27,12 +27,12 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, model_validator
 
-from schemas.columns import column_dtypes
-from schemas.teacher import ICLDIST_PROMPTS
 from sentidistill.icldist.formats import SENTIMENT_CANONICAL, FormatParams
 from sentidistill.icldist.parse import Parsed, parse_multi, parse_single, render_multi
 from sentidistill.knowdist.prompts import prompt_id
 from sentidistill.params import StrictModel
+from sentidistill.schemas.columns import column_dtypes
+from sentidistill.schemas.teacher import ICLDIST_PROMPTS
 
 Task = Literal["sentiment", "emotion", "natinst"]
 
@@ -157,9 +157,17 @@ def demo_label_requests(
             )
     return pl.DataFrame(
         rows,
-        schema={"prompt_id": pl.Utf8, "text_id": pl.Utf8, "domain": pl.Utf8, "text": pl.Utf8, "task": pl.Utf8,
-                "label_set": pl.Utf8, "user_message": pl.Utf8, "candidates": pl.List(pl.Utf8)},
-    )  # fmt: skip
+        schema={
+            "prompt_id": pl.Utf8,
+            "text_id": pl.Utf8,
+            "domain": pl.Utf8,
+            "text": pl.Utf8,
+            "task": pl.Utf8,
+            "label_set": pl.Utf8,
+            "user_message": pl.Utf8,
+            "candidates": pl.List(pl.Utf8),
+        },
+    )
 
 
 def parse_answer(task: str, label_set: str, response: str, formats: FormatParams) -> Parsed:
@@ -229,10 +237,16 @@ def _render(task: str, label_set: str, canonical: tuple[str, ...], formats: Form
 
 
 def icl_prompt_for(
-    text_id: str, text: str, task: Literal["sentiment", "emotion"], formats: FormatParams,
-    params: ICLPromptParams, pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]],
-    *, variant: int | None = None, taxonomies: Sequence[str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    text_id: str,
+    text: str,
+    task: Literal["sentiment", "emotion"],
+    formats: FormatParams,
+    params: ICLPromptParams,
+    pools: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]],
+    *,
+    variant: int | None = None,
+    taxonomies: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """One ICL prompt row; every random choice comes from an RNG keyed by (seed, text id)
     (and ``variant``: the j-th prompt of a recombined corpus, where a text can be the query
     of several prompts). The query text never appears among its own demonstrations;

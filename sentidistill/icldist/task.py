@@ -21,9 +21,9 @@ import pandera.polars as pa
 import polars as pl
 from pydantic import Field
 
-from schemas.teacher import ICLDIST_CORPUS, ICLDIST_PROMPTS
 from sentidistill.icldist.formats import FormatParams
 from sentidistill.icldist.prompts import parse_answer
+from sentidistill.schemas.teacher import ICLDIST_CORPUS, ICLDIST_PROMPTS
 from sentidistill.teacher.config import PolicyParams
 from sentidistill.teacher.policy import check_exclude, exclude_rows, exclusion_stats
 

@@ -31,11 +31,11 @@ from typing import Literal
 import polars as pl
 from pydantic import Field, model_validator
 
-from schemas.columns import column_dtypes
-from schemas.teacher import KNOWDIST_PROMPTS
-from schemas.teacher import METHODS as _SCHEMA_METHODS
-from schemas.teacher import PERSPECTIVES as _SCHEMA_PERSPECTIVES
 from sentidistill.params import StrictModel
+from sentidistill.schemas.columns import column_dtypes
+from sentidistill.schemas.teacher import KNOWDIST_PROMPTS
+from sentidistill.schemas.teacher import METHODS as _SCHEMA_METHODS
+from sentidistill.schemas.teacher import PERSPECTIVES as _SCHEMA_PERSPECTIVES
 
 Method = Literal["analyzing", "rewriting"]
 Perspective = Literal["BASIC", "TARGET", "EXPRESSION", "EMOTION", "BACKGROUND"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from schemas.corpus import POOL
-from schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
 from sentidistill.log import get_logger
+from sentidistill.schemas.corpus import POOL
+from sentidistill.schemas.teacher import KNOWDIST_PROMPTS
 
 log = get_logger(__name__)
 

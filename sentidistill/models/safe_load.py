@@ -83,8 +83,11 @@ def remote_code_allowed(model: str | Path, config: ModelsConfig | None = None) -
             return False
     allowed = any(getattr(config.registry.get(n), "trust_remote_code", False) is True for n in names)
     if allowed:
-        log.warning("%s: trust_remote_code on (registry entry %s asks for it): its repository code will run",
-                    model, "/".join(names))  # fmt: skip
+        log.warning(
+            "%s: trust_remote_code on (registry entry %s asks for it): its repository code will run",
+            model,
+            "/".join(names),
+        )
     return allowed
 
 

@@ -36,7 +36,7 @@ def model_paths(name_or_role: str, models_dir: str | Path = MODELS, config: Mode
         name = name_or_role
     root = Path(models_dir) / name
     manifest_path = root / MANIFEST
-    hint = f"run `dvc repro prepare_models@{name}` (or `python -m stages.prepare_models {name}`)"
+    hint = f"run `dvc repro prepare_models@{name}` (or `python -m sentidistill.stages.prepare_models {name}`)"
     if not manifest_path.is_file():
         raise ModelNotMaterializedError(f"model {name!r} is not materialized at {root}: {hint}")
     manifest = load_manifest(root)

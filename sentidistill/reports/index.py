@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas.sentibench_datasets import CATEGORIES
 from sentidistill.io import read_json, write_text
 from sentidistill.log import get_logger
 from sentidistill.reports.plots import plot_corpus_accounting, plot_training_loss, read_live_loss
+from sentidistill.schemas.sentibench_datasets import CATEGORIES
 
 log = get_logger(__name__)
 
@@ -49,7 +49,7 @@ def _n_examples(res: Mapping[str, Any]) -> int:
 
 def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]], bool]:
     """Per category: F1 and the examples behind it; marked where a dataset of it has few examples."""
-    from schemas.sentibench_datasets import DATASETS
+    from sentidistill.schemas.sentibench_datasets import DATASETS
 
     header = ["model", *CATEGORIES, "Avg", "examples"]
     rows, few = [], False
@@ -72,7 +72,7 @@ def _sentibench_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[s
 
 def _dataset_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]], bool]:
     """Per dataset and model: F1 with its n (the table of reports/sentibench.md, inline)."""
-    from schemas.sentibench_datasets import DATASETS
+    from sentidistill.schemas.sentibench_datasets import DATASETS
 
     models = list(results)
     header = ["dataset", "category", *models]
@@ -102,8 +102,16 @@ def _comparison_rows(cmp: Mapping[str, Any]) -> tuple[list[str], list[list[str]]
     rows = []
     for name, d in cmp["datasets"].items():
         ci = "–" if d["ci_low"] is None else f"[{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"
-        rows.append([name, f"{d['n_examples']} × {d['seeds']}", fmt(d["baseline_f1"]), fmt(d["model_f1"]),
-                     fmt(d["delta"], "+"), ci])  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{d['n_examples']} × {d['seeds']}",
+                fmt(d["baseline_f1"]),
+                fmt(d["model_f1"]),
+                fmt(d["delta"], "+"),
+                ci,
+            ]
+        )
     m = cmp["mean"]
     ci = "–" if m["ci_low"] is None else f"[{m['ci_low']:+.2f}, {m['ci_high']:+.2f}]"
     n = sum(d["n_examples"] for d in cmp["datasets"].values())
@@ -125,8 +133,10 @@ def render_html(md_text: str, title: str) -> str:
     import markdown
 
     body = markdown.markdown(md_text, extensions=["tables"], output_format="html")
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{CSS}</style></head><body>{body}</body></html>\n")  # fmt: skip
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+    )
 
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#212529}
@@ -163,8 +173,10 @@ def build_index(inp: Inputs) -> dict[str, Any]:
         summary["comparison"] = m
     if results:
         h, rows, few = _sentibench_rows(results)
-        md.append("F1 (%) per category (mean over its datasets and the seeds), with the test examples behind it.\n\n"
-                  + _md_table(h, rows))  # fmt: skip
+        md.append(
+            "F1 (%) per category (mean over its datasets and the seeds), with the test examples behind it.\n\n"
+            + _md_table(h, rows)
+        )
         h, rows, few2 = _dataset_rows(results)
         md.append("\nPer dataset (F1 %, n = test examples):\n\n" + _md_table(h, rows))
         few_any |= few or few2
@@ -187,8 +199,14 @@ def build_index(inp: Inputs) -> dict[str, Any]:
             ds = sorted({d for r in full.values() for d in r if isinstance(r.get(d), dict)})
             nrow = comp.get("full_n") or {}
             h = ["model", *(f"{d} (n={nrow.get(d, '?')})" for d in ds), "Avg"]
-            rows = [[name, *(f"{r[d]['f1']:.1f}" if d in r else "–" for d in ds),
-                     "–" if r.get("avg") is None else f"{r['avg']:.1f}"] for name, r in full.items()]  # fmt: skip
+            rows = [
+                [
+                    name,
+                    *(f"{r[d]['f1']:.1f}" if d in r else "–" for d in ds),
+                    "–" if r.get("avg") is None else f"{r['avg']:.1f}",
+                ]
+                for name, r in full.items()
+            ]
             md += "Macro-F1 (%) of the encoders on the full test splits:\n\n" + _md_table(h, rows) + "\n"
         ds = comp.get("matched_datasets") or []
         matched_n = comp.get("matched_n") or {}
@@ -197,8 +215,14 @@ def build_index(inp: Inputs) -> dict[str, Any]:
         if ds and comp.get("matched"):
             few = any(int(matched_n.get(d, 0)) < FEW_EXAMPLES for d in ds)
             few_any |= few
-            h = ["model", *(f"{d} (n={matched_n.get(d, '?')}){FEW_MARK if int(matched_n.get(d, 0)) < FEW_EXAMPLES else ''}"
-                            for d in ds), "Avg"]  # fmt: skip
+            h = [
+                "model",
+                *(
+                    f"{d} (n={matched_n.get(d, '?')}){FEW_MARK if int(matched_n.get(d, 0)) < FEW_EXAMPLES else ''}"
+                    for d in ds
+                ),
+                "Avg",
+            ]
             rows = [
                 [
                     name,
@@ -227,8 +251,17 @@ def build_index(inp: Inputs) -> dict[str, Any]:
     def num(v: Any, digits: int = LOSS_DIGITS) -> str:
         return "–" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
 
-    rows = [[s, num(m.get("global_step")), num(m.get("first_loss")), num(m.get("last_loss")),
-             num(m.get("train_seconds"), 0)] for s, m in tm.items() if m]  # fmt: skip
+    rows = [
+        [
+            s,
+            num(m.get("global_step")),
+            num(m.get("first_loss")),
+            num(m.get("last_loss")),
+            num(m.get("train_seconds"), 0),
+        ]
+        for s, m in tm.items()
+        if m
+    ]
     h = ["stage", "steps", "first loss", "last loss", "train s"]
     md = "![training loss](training_loss.png) ([SVG](training_loss.svg))\n"
     if rows:
@@ -250,8 +283,10 @@ def build_index(inp: Inputs) -> dict[str, Any]:
         rows.append(["**total**", *(f"{t.get(k, 0):,}" for k in keys)])
         pools = corpus.get("pools", {})
         pools_txt = ", ".join(f"{k}: {v.get('total', '?'):,}" for k, v in pools.items())
-        md = (_md_table(["domain", *keys], rows) + f"\nPools: {pools_txt}\n\n"
-              "![corpus accounting](corpus_accounting.png) ([SVG](corpus_accounting.svg))\n")  # fmt: skip
+        md = (
+            _md_table(["domain", *keys], rows) + f"\nPools: {pools_txt}\n\n"
+            "![corpus accounting](corpus_accounting.png) ([SVG](corpus_accounting.svg))\n"
+        )
         sections.append(("Distillation corpus (raw → kept)", md))
     else:
         plot_corpus_accounting({"total": {"raw": 0, "kept": 0}, "by_domain": {}}, out / "corpus_accounting")

@@ -77,17 +77,28 @@ def benchmark_dir(datasets: list[str], out: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(prog="python -m sentidistill.sentibench.adhoc", description=__doc__.split("\n\n")[0],
-                                 epilog="Starts from sentibench.eval in params.yaml; each option overrides it.")  # fmt: skip
+    ap = argparse.ArgumentParser(
+        prog="python -m sentidistill.sentibench.adhoc",
+        description=__doc__.split("\n\n")[0],
+        epilog="Starts from sentibench.eval in params.yaml; each option overrides it.",
+    )
     ap.add_argument("--model", required=True, help="hub id, local model folder, registry name or .gguf file")
     ap.add_argument("--datasets", nargs="+", default=None, help="dataset keys (default: sentibench.eval.datasets)")
     ap.add_argument("--n", type=int, default=None, help="test examples per dataset (default: as params.yaml)")
     ap.add_argument("--shots", type=int, default=None, help="demonstrations per example (default: as params.yaml)")
     ap.add_argument("--seeds", type=int, nargs="+", default=None, help="demonstration seeds (default: as params.yaml)")
-    ap.add_argument("--partition", choices=["all", "screening", "confirmation"], default=None,
-                    help="test examples: all, or the screening / confirmation part (default: as params.yaml)")  # fmt: skip
-    ap.add_argument("--engine", choices=["transformers", "llamacpp", "vllm"], default=None,
-                    help="backend (default: llamacpp for a .gguf, else transformers, fp32)")  # fmt: skip
+    ap.add_argument(
+        "--partition",
+        choices=["all", "screening", "confirmation"],
+        default=None,
+        help="test examples: all, or the screening / confirmation part (default: as params.yaml)",
+    )
+    ap.add_argument(
+        "--engine",
+        choices=["transformers", "llamacpp", "vllm"],
+        default=None,
+        help="backend (default: llamacpp for a .gguf, else transformers, fp32)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     ap.add_argument("--name", default=None, help="name of this run's folder and model column (default: from --model)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where runs go (default: {DEFAULT_OUT}/)")
@@ -103,12 +114,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if (args.model.startswith(("/", "./", "../", "~")) or args.model.endswith(".gguf")) and not local.exists():
         raise ParamsError(f"--model {args.model}: no such file or folder")
     data_dir = benchmark_dir(params.datasets, args.out)
-    summary = evaluate_entry(name, params, model, data_dir=data_dir, out_dir=args.out, metrics_dir=args.out / name,
-                  checkpoint_dir=None)  # fmt: skip
+    summary = evaluate_entry(
+        name, params, model, data_dir=data_dir, out_dir=args.out, metrics_dir=args.out / name, checkpoint_dir=None
+    )
     metrics = args.out / name / f"{name}.json"
     metrics.replace(args.out / name / "metrics.json")
-    print(f"{name}: avg {summary['avg']:.2f} over {summary['n_datasets']} datasets; "
-          f"{args.out / name}/predictions.parquet, metrics.json")  # fmt: skip
+    print(
+        f"{name}: avg {summary['avg']:.2f} over {summary['n_datasets']} datasets; "
+        f"{args.out / name}/predictions.parquet, metrics.json"
+    )
     return summary
 
 

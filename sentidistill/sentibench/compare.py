@@ -26,11 +26,15 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from schemas.sentibench_datasets import get_spec
-from schemas.sentibench_predictions import PredictionsSchema
+from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_text
+from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
+from sentidistill.schemas.sentibench_datasets import get_spec
+from sentidistill.schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.sentibench.metrics import macro_f1
+
+log = get_logger(__name__)
 
 PREDICTIONS_FILE = "predictions.parquet"
 CONFIDENCE = 0.95
@@ -95,9 +99,15 @@ def _majority(pred: np.ndarray) -> tuple[str, float]:
 
 
 def paired_dataset(
-    a: pl.DataFrame, b: pl.DataFrame, dataset: str, *, resamples: int, seed: int,
-    confidence: float = CONFIDENCE, min_examples: int = MIN_EXAMPLES,
-) -> PairedResult:  # fmt: skip
+    a: pl.DataFrame,
+    b: pl.DataFrame,
+    dataset: str,
+    *,
+    resamples: int,
+    seed: int,
+    confidence: float = CONFIDENCE,
+    min_examples: int = MIN_EXAMPLES,
+) -> PairedResult:
     """Paired bootstrap over test examples of one dataset (``a``/``b``: predictions rows).
     With fewer than ``min_examples`` examples the interval is None (inconclusive)."""
     cols = ["example_id", "seed", "gold", "prediction"]
@@ -135,16 +145,31 @@ def paired_dataset(
         q = np.quantile(diffs, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
         lo, hi = float(q[0]), float(q[1])
     return PairedResult(
-        dataset=dataset, n_examples=n, n_seeds=len(seeds), f1_a=f1_a, f1_b=f1_b, diff=f1_b - f1_a,
-        ci_low=lo, ci_high=hi, disagreement=float((pa != pb).mean()),
-        majority_a=_majority(pa), majority_b=_majority(pb), replicates=diffs,
-    )  # fmt: skip
+        dataset=dataset,
+        n_examples=n,
+        n_seeds=len(seeds),
+        f1_a=f1_a,
+        f1_b=f1_b,
+        diff=f1_b - f1_a,
+        ci_low=lo,
+        ci_high=hi,
+        disagreement=float((pa != pb).mean()),
+        majority_a=_majority(pa),
+        majority_b=_majority(pb),
+        replicates=diffs,
+    )
 
 
 def compare(
-    a: pl.DataFrame, b: pl.DataFrame, *, resamples: int = 2000, seed: int = 0, datasets: Sequence[str] | None = None,
-    confidence: float = CONFIDENCE, min_examples: int = MIN_EXAMPLES,
-) -> list[PairedResult]:  # fmt: skip
+    a: pl.DataFrame,
+    b: pl.DataFrame,
+    *,
+    resamples: int = 2000,
+    seed: int = 0,
+    datasets: Sequence[str] | None = None,
+    confidence: float = CONFIDENCE,
+    min_examples: int = MIN_EXAMPLES,
+) -> list[PairedResult]:
     """Every classification dataset that both prediction tables hold (or ``datasets``, which
     must all be there)."""
     shared = [d for d in a["dataset"].unique(maintain_order=True).to_list() if d in set(b["dataset"].to_list())]
@@ -155,8 +180,9 @@ def compare(
         shared = list(datasets)
     return [
         paired_dataset(a, b, d, resamples=resamples, seed=seed, confidence=confidence, min_examples=min_examples)
-        for d in shared if get_spec(d).is_classification
-    ]  # fmt: skip
+        for d in shared
+        if get_spec(d).is_classification
+    ]
 
 
 def mean_interval(results: Sequence[PairedResult], confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
@@ -171,22 +197,35 @@ def mean_interval(results: Sequence[PairedResult], confidence: float = CONFIDENC
 
 
 def comparison_json(
-    results: Sequence[PairedResult], *, baseline: str, model: str, shots: dict[str, int], resamples: int,
-    confidence: float = CONFIDENCE, min_examples: int = MIN_EXAMPLES,
-) -> dict[str, object]:  # fmt: skip
+    results: Sequence[PairedResult],
+    *,
+    baseline: str,
+    model: str,
+    shots: dict[str, int],
+    resamples: int,
+    confidence: float = CONFIDENCE,
+    min_examples: int = MIN_EXAMPLES,
+) -> dict[str, object]:
     """``stats/sentibench/comparison.json``: F1 in points (%), per dataset and their mean."""
     r2 = lambda v: None if v is None else round(100 * v, 2)  # noqa: E731
     lo, hi = mean_interval(results, confidence)
     datasets = {
         r.dataset: {
-            "n_examples": r.n_examples, "seeds": r.n_seeds, "baseline_f1": r2(r.f1_a), "model_f1": r2(r.f1_b),
-            "delta": r2(r.diff), "ci_low": r2(r.ci_low), "ci_high": r2(r.ci_high),
-            "baseline_majority": r.majority_a[0], "baseline_majority_share": round(r.majority_a[1], 4),
-            "model_majority": r.majority_b[0], "model_majority_share": round(r.majority_b[1], 4),
+            "n_examples": r.n_examples,
+            "seeds": r.n_seeds,
+            "baseline_f1": r2(r.f1_a),
+            "model_f1": r2(r.f1_b),
+            "delta": r2(r.diff),
+            "ci_low": r2(r.ci_low),
+            "ci_high": r2(r.ci_high),
+            "baseline_majority": r.majority_a[0],
+            "baseline_majority_share": round(r.majority_a[1], 4),
+            "model_majority": r.majority_b[0],
+            "model_majority_share": round(r.majority_b[1], 4),
             "disagreement": round(r.disagreement, 4),
         }
         for r in results
-    }  # fmt: skip
+    }
     mean_delta = statistics.fmean(r.diff for r in results) if results else None
     return {
         "baseline": baseline,
@@ -197,15 +236,17 @@ def comparison_json(
             "n_datasets": len(results),
             "baseline_f1": r2(statistics.fmean(r.f1_a for r in results)) if results else None,
             "model_f1": r2(statistics.fmean(r.f1_b for r in results)) if results else None,
-            "delta": r2(mean_delta), "ci_low": r2(lo), "ci_high": r2(hi),
+            "delta": r2(mean_delta),
+            "ci_low": r2(lo),
+            "ci_high": r2(hi),
             "ci_half_width": r2((hi - lo) / 2) if lo is not None and hi is not None else None,
         },
         "resamples": resamples,
         "confidence": confidence,
         "min_examples": min_examples,
         "method": "paired bootstrap over test examples (every seed of an example kept together), resampled "
-                  "within each dataset; the mean's replicate = mean of the datasets' replicates",
-    }  # fmt: skip
+        "within each dataset; the mean's replicate = mean of the datasets' replicates",
+    }
 
 
 def comparison_markdown(cmp: dict[str, Any], *, title: bool = True) -> str:
@@ -246,12 +287,19 @@ def comparison_markdown(cmp: dict[str, Any], *, title: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown(results: Sequence[PairedResult], name_a: str, name_b: str, *, min_examples: int = MIN_EXAMPLES,
-             shots: dict[str, int] | None = None, resamples: int = 0) -> str:  # fmt: skip
+def markdown(
+    results: Sequence[PairedResult],
+    name_a: str,
+    name_b: str,
+    *,
+    min_examples: int = MIN_EXAMPLES,
+    shots: dict[str, int] | None = None,
+    resamples: int = 0,
+) -> str:
     return comparison_markdown(
         comparison_json(
             results, baseline=name_a, model=name_b, shots=shots or {}, resamples=resamples, min_examples=min_examples
-        )  # fmt: skip
+        )
     )
 
 
@@ -260,6 +308,49 @@ def load_predictions(path: Path) -> pl.DataFrame:
     if not file.is_file():
         raise FileNotFoundError(f"{file} not found: run `dvc repro sentibench_eval@<entry>` (or `dvc checkout`) first")
     return read_parquet(file, PredictionsSchema)
+
+
+def write_comparison(
+    params: CompareParams, shots: dict[str, int], eval_dir: Path, out_json: Path, out_md: Path
+) -> dict[str, Any]:
+    """Stage ``sentibench_compare``: ``params.model`` vs ``params.baseline`` on the same test
+    examples (their predictions under ``eval_dir``), as JSON (``out_json`` via the stats/headline
+    split) and markdown; ``shots``: the demonstrations per dataset both were evaluated with."""
+    a = load_predictions(eval_dir / params.baseline)
+    b = load_predictions(eval_dir / params.model)
+    results = compare(
+        a,
+        b,
+        resamples=params.resamples,
+        seed=params.seed,
+        datasets=params.datasets,
+        confidence=params.confidence,
+        min_examples=params.min_examples,
+    )
+    cmp = comparison_json(
+        results,
+        baseline=params.baseline,
+        model=params.model,
+        shots=shots,
+        resamples=params.resamples,
+        confidence=params.confidence,
+        min_examples=params.min_examples,
+    )
+    write_stats(out_json, cmp)
+    write_text(out_md, comparison_markdown(cmp))
+    m = cmp["mean"]
+    log.info(
+        "%s vs %s: mean delta %s points, %d%% CI [%s, %s] over %d datasets -> %s",
+        params.model,
+        params.baseline,
+        m["delta"],
+        round(100 * params.confidence),
+        m["ci_low"],
+        m["ci_high"],
+        m["n_datasets"],
+        out_json,
+    )
+    return cmp
 
 
 def main(argv: Sequence[str] | None = None) -> str:

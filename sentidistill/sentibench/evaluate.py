@@ -33,8 +33,13 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field, field_validator
 
-from schemas.columns import column_dtypes
-from schemas.sentibench_datasets import (
+from sentidistill.engines import Engine, EngineConfig, GenerationParams
+from sentidistill.faults import failpoint
+from sentidistill.io import write_parquet
+from sentidistill.log import get_logger, progress_bar
+from sentidistill.params import StrictModel
+from sentidistill.schemas.columns import column_dtypes
+from sentidistill.schemas.sentibench_datasets import (
     CATEGORIES,
     DATASETS,
     DEFAULT_PROMPT_TEXT,
@@ -42,12 +47,7 @@ from schemas.sentibench_datasets import (
     PromptText,
     get_spec,
 )
-from schemas.sentibench_predictions import PredictionsSchema
-from sentidistill.engines import Engine, EngineConfig, GenerationParams
-from sentidistill.faults import failpoint
-from sentidistill.io import write_parquet
-from sentidistill.log import get_logger, progress_bar
-from sentidistill.params import StrictModel
+from sentidistill.schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.sentibench import metrics as M
 from sentidistill.sentibench import official
 from sentidistill.sentibench.parsing import ParseStatus, answer_end, parse_fsa_output
@@ -231,8 +231,12 @@ def _set_aside(ckpt: Path, problem: str) -> Path | None:
         ckpt.replace(dest)
     except FileNotFoundError:
         return None
-    log.warning("SentiBench checkpoint %s is %s; moved to %s (kept for inspection, not deleted); "
-                "computing this chunk again", ckpt, problem, dest)  # fmt: skip
+    log.warning(
+        "SentiBench checkpoint %s is %s; moved to %s (kept for inspection, not deleted); computing this chunk again",
+        ckpt,
+        problem,
+        dest,
+    )
     return dest
 
 
@@ -305,9 +309,16 @@ def evaluate_dataset_seed(
 
 
 def _score_rows(
-    engine: Engine, spec: DatasetSpec, seed: int, rows: list[dict[str, Any]], prompts: list[str],
-    instructions: list[str], mode: str, first_ids: list[int], params: EvalParams,
-) -> pl.DataFrame:  # fmt: skip
+    engine: Engine,
+    spec: DatasetSpec,
+    seed: int,
+    rows: list[dict[str, Any]],
+    prompts: list[str],
+    instructions: list[str],
+    mode: str,
+    first_ids: list[int],
+    params: EvalParams,
+) -> pl.DataFrame:
     """Raw outputs (label scores or generations) of one engine call's rows, unparsed."""
     raw: list[str] = []
     scores: list[list[float] | None] = []

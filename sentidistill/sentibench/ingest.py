@@ -21,8 +21,11 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from schemas.sentibench import frame_dtypes, schema_for
-from schemas.sentibench_datasets import (
+from sentidistill.io import write_parquet
+from sentidistill.log import get_logger
+from sentidistill.params import StrictModel
+from sentidistill.schemas.sentibench import frame_dtypes, schema_for
+from sentidistill.schemas.sentibench_datasets import (
     ACSA_CATEGORIES,
     ASQP_CATEGORIES,
     DATASETS,
@@ -33,9 +36,6 @@ from schemas.sentibench_datasets import (
     PromptText,
     stance_label_text,
 )
-from sentidistill.io import write_parquet
-from sentidistill.log import get_logger
-from sentidistill.params import StrictModel
 
 log = get_logger(__name__)
 

@@ -261,8 +261,12 @@ def parse_ssa(text: str) -> OfficialParse:
 
 def parse(kind: str, text: str, sentence: str) -> OfficialParse:
     """The official parse of one answer line of a fine-grained dataset."""
-    parsers = {"atsa": lambda: parse_atsa(text, sentence), "acsa": lambda: parse_acsa(text),
-               "asqp": lambda: parse_asqp(text), "ssa": lambda: parse_ssa(text)}  # fmt: skip
+    parsers = {
+        "atsa": lambda: parse_atsa(text, sentence),
+        "acsa": lambda: parse_acsa(text),
+        "asqp": lambda: parse_asqp(text),
+        "ssa": lambda: parse_ssa(text),
+    }
     if kind not in parsers:
         raise ValueError(f"no official fine-grained parser for kind {kind!r}")
     try:

@@ -29,8 +29,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.sentibench_datasets import DatasetSpec
-from schemas.sentibench_predictions import ParseStatus
+from sentidistill.schemas.sentibench_datasets import DatasetSpec
+from sentidistill.schemas.sentibench_predictions import ParseStatus
 
 
 @dataclass(frozen=True)

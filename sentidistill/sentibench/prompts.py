@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from schemas.sentibench_datasets import DEFAULT_PROMPT_TEXT, DatasetSpec, PromptText, get_spec
+from sentidistill.schemas.sentibench_datasets import DEFAULT_PROMPT_TEXT, DatasetSpec, PromptText, get_spec
 
 Row = Mapping[str, Any]
 Pool = pl.DataFrame | Sequence[Row]

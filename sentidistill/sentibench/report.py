@@ -6,15 +6,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, RootModel
 
-from schemas.sentibench_datasets import CATEGORIES, DATASETS
 from sentidistill.io import read_json, write_text
 from sentidistill.log import get_logger
 from sentidistill.params import StrictModel
+from sentidistill.schemas.sentibench_datasets import CATEGORIES, DATASETS
 from sentidistill.sentibench.compare import comparison_markdown
 
 log = get_logger(__name__)
+
+
+class ReportEntries(RootModel[dict[str, dict[str, Any]]]):
+    """``sentibench.models`` as the report reads it: the entry names, in params.yaml order (each
+    entry is validated by ``sentibench_eval``, whose code this stage need not depend on)."""
 
 
 class ReportParams(StrictModel):
@@ -104,8 +109,12 @@ def run_details(results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, title: str = "SentiBench",
-                    comparison: Mapping[str, Any] | None = None) -> list[Path]:  # fmt: skip
+def plot_categories(
+    results: Mapping[str, Mapping[str, Any]],
+    out_base: Path,
+    title: str = "SentiBench",
+    comparison: Mapping[str, Any] | None = None,
+) -> list[Path]:
     """Grouped bars of BSA/MSA/FSA/Avg per model and, with the main job's ``comparison``, a second
     panel: the paired difference per dataset and for the mean with its bootstrap interval as
     error bars (n in the tick labels). PNG and SVG, no network needed."""
@@ -117,8 +126,14 @@ def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, ti
     names = list(results)
     width = 0.8 / max(len(names), 1)
     deltas = _delta_rows(comparison) if comparison else []
-    fig, axes = plt.subplots(1, 2 if deltas else 1, figsize=(13 if deltas else 7.5, 4), dpi=120, squeeze=False,
-                             gridspec_kw={"width_ratios": [1, 1.2]} if deltas else None)  # fmt: skip
+    fig, axes = plt.subplots(
+        1,
+        2 if deltas else 1,
+        figsize=(13 if deltas else 7.5, 4),
+        dpi=120,
+        squeeze=False,
+        gridspec_kw={"width_ratios": [1, 1.2]} if deltas else None,
+    )
     ax = axes[0][0]
     for i, name in enumerate(names):
         res = results[name]
@@ -144,8 +159,9 @@ def plot_categories(results: Mapping[str, Mapping[str, Any]], out_base: Path, ti
         dx.set_xticks(range(len(deltas)), labels, fontsize=7, rotation=30, ha="right")
         dx.set_ylabel("macro-F1 difference (points)")
         conf = comparison.get("confidence", 0.95)
-        dx.set_title(f"{comparison.get('model')} - {comparison.get('baseline')}: paired, {conf:.0%} bootstrap CI",
-                     fontsize=9)  # fmt: skip
+        dx.set_title(
+            f"{comparison.get('model')} - {comparison.get('baseline')}: paired, {conf:.0%} bootstrap CI", fontsize=9
+        )
         dx.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, out_base)

@@ -11,9 +11,6 @@ from typing import Any
 import polars as pl
 from pydantic import RootModel
 
-from schemas.sentibench import schema_for
-from schemas.sentibench_datasets import get_spec
-from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill import paths
 from sentidistill.engines import load_engine
 from sentidistill.headline import write_stats
@@ -21,6 +18,9 @@ from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
 from sentidistill.params import PARAMS_FILE, ParamsError, load_section
 from sentidistill.provenance import code_revision, library_versions, repo_relative
+from sentidistill.schemas.sentibench import schema_for
+from sentidistill.schemas.sentibench_datasets import get_spec
+from sentidistill.schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.sentibench.evaluate import EvalModel, EvalParams, effective_config, evaluate_model, summarize
 
 log = get_logger(__name__)

@@ -26,11 +26,11 @@ from typing import Any
 
 import polars as pl
 
-from schemas.columns import column_dtypes
-from schemas.teacher import CACHE_SHARD
 from sentidistill.faults import failpoint
 from sentidistill.io import abandoned_temp_files, write_parquet
 from sentidistill.log import get_logger
+from sentidistill.schemas.columns import column_dtypes
+from sentidistill.schemas.teacher import CACHE_SHARD
 
 log = get_logger(__name__)
 
@@ -93,8 +93,10 @@ class TeacherCache:
         log.warning(
             "teacher cache: shard %s is %s; moved to %s (kept for inspection, not deleted); "
             "its rows count as missing and are generated again",
-            path, problem, dest,
-        )  # fmt: skip
+            path,
+            problem,
+            dest,
+        )
 
     def verify(self, *, full: bool = False) -> list[str]:
         """Check every shard (its keys, or with ``full`` every column) and set aside the

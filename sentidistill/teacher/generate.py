@@ -19,8 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from schemas.teacher import FINISH_REASONS, FLAGS
 from sentidistill.log import get_logger
+from sentidistill.schemas.teacher import FINISH_REASONS, FLAGS
 from sentidistill.teacher.cache import TeacherCache
 from sentidistill.teacher.identity import cache_key, row_seed
 from sentidistill.teacher.resolve import ResolvedTeacher
@@ -47,9 +47,13 @@ OwnAnswers = Callable[[pl.DataFrame], "pl.DataFrame | None"]
 
 
 def generate_table(
-    requests: pl.DataFrame, teacher: ResolvedTeacher, name: str, cache_root: str | Path,
-    *, own_answers: OwnAnswers | None = None,
-) -> tuple[pl.DataFrame, dict[str, Any]]:  # fmt: skip
+    requests: pl.DataFrame,
+    teacher: ResolvedTeacher,
+    name: str,
+    cache_root: str | Path,
+    *,
+    own_answers: OwnAnswers | None = None,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Answer every row of ``requests`` (needs ``prompt_id`` and ``user_message``; other
     columns pass through) with ``teacher`` sampled as ``teacher.sampling.<name>``, through the
     cache namespace ``<cache_root>/<name>``.
@@ -86,8 +90,13 @@ def generate_table(
     )
     log.info(
         "%s: %d rows, %d teacher prompts (%d unique), %d cached, %d to generate",
-        name, req.height, teacher_rows.height, unique.height, len(hit_keys), missing.height,
-    )  # fmt: skip
+        name,
+        req.height,
+        teacher_rows.height,
+        unique.height,
+        len(hit_keys),
+        missing.height,
+    )
     from sentidistill.teacher.runner import generate_missing
 
     counters = generate_missing(
@@ -101,11 +110,22 @@ def generate_table(
             f"check {cache.root} (see the warnings above) and rerun"
         )
     if failed:
-        answers = pl.concat([answers, pl.DataFrame({
-            "key": list(failed), "response": [""] * len(failed), "n_prompt_tokens": [0] * len(failed),
-            "n_completion_tokens": [0] * len(failed), "finish_reason": ["error"] * len(failed),
-            "engine": [label] * len(failed),
-        }, schema=answers.schema)])  # fmt: skip
+        answers = pl.concat(
+            [
+                answers,
+                pl.DataFrame(
+                    {
+                        "key": list(failed),
+                        "response": [""] * len(failed),
+                        "n_prompt_tokens": [0] * len(failed),
+                        "n_completion_tokens": [0] * len(failed),
+                        "finish_reason": ["error"] * len(failed),
+                        "engine": [label] * len(failed),
+                    },
+                    schema=answers.schema,
+                ),
+            ]
+        )
     if own is not None:
         given = own.filter(pl.Series(own_mask, dtype=pl.Boolean)).select(
             pl.col("key").cast(pl.Utf8),

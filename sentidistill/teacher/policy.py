@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from schemas.teacher import EXCLUDE_REASONS
+from sentidistill.schemas.teacher import EXCLUDE_REASONS
 
 #: Reasons from the teacher's ``flag`` column, in the order they are checked.
 FLAG_REASONS = ("teacher_error", "empty", "truncated")

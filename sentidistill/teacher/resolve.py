@@ -51,9 +51,12 @@ class ResolvedTeacher:
 
 
 def resolve_teacher(
-    params: TeacherParams, *, identity: dict[str, Any] | None = None,
-    templater: Callable[[str], str] | None | bool = True, models_dir: Any = None,
-) -> ResolvedTeacher:  # fmt: skip
+    params: TeacherParams,
+    *,
+    identity: dict[str, Any] | None = None,
+    templater: Callable[[str], str] | None | bool = True,
+    models_dir: Any = None,
+) -> ResolvedTeacher:
     """Resolve ``params`` once: its model folder, identity and chat template.
 
     ``identity`` and ``templater`` replace what the model folder would give (tests with fake

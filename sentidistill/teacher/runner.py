@@ -156,9 +156,15 @@ def _ray_stream(missing: pl.DataFrame, teacher: TeacherParams, kwargs: dict[str,
 
 
 def generate_missing(
-    missing: pl.DataFrame, teacher: TeacherParams, sampling: SamplingParams, cache: TeacherCache,
-    *, parse_special: bool, engine_label: str, desc: str = "teacher",
-) -> RunCounters:  # fmt: skip
+    missing: pl.DataFrame,
+    teacher: TeacherParams,
+    sampling: SamplingParams,
+    cache: TeacherCache,
+    *,
+    parse_special: bool,
+    engine_label: str,
+    desc: str = "teacher",
+) -> RunCounters:
     """Answer every row of ``missing`` (columns key, prompt, seed; unique keys) into ``cache``.
 
     Rows the engine failed on are in ``counters.failed`` (key -> reason), not in the cache."""
@@ -204,8 +210,11 @@ def generate_missing(
     counters.seconds = time.perf_counter() - t0
     log.info(
         "%s: generated %d rows, %d completion tokens in %.1fs (%.1f tok/s)%s",
-        desc, counters.generated, counters.completion_tokens, counters.seconds,
+        desc,
+        counters.generated,
+        counters.completion_tokens,
+        counters.seconds,
         counters.completion_tokens / max(counters.seconds, 1e-9),
         f"; {len(counters.failed)} rows failed" if counters.failed else "",
-    )  # fmt: skip
+    )
     return counters

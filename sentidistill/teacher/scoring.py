@@ -78,8 +78,14 @@ def score_table(
     hit_keys = set(cache.lookup(unique["key"].to_list())["key"].to_list())
     missing = unique.filter(~pl.col("key").is_in(list(hit_keys)))
     label = teacher.label
-    log.info("%s: %d rows (%d unique), %d cached, %d to score", name, req.height, unique.height, len(hit_keys),
-             missing.height)  # fmt: skip
+    log.info(
+        "%s: %d rows (%d unique), %d cached, %d to score",
+        name,
+        req.height,
+        unique.height,
+        len(hit_keys),
+        missing.height,
+    )
     t0 = time.perf_counter()
     if missing.height:
         engine = teacher.load_engine()
@@ -94,11 +100,19 @@ def score_table(
                             engine, part["prompt"].to_list(), cand, parse_special=teacher.parse_special
                         )
                         record_engine_calls(part["key"].to_list())
-                        cache.append([
-                            {"key": k, "response": json.dumps(s), "n_prompt_tokens": 0, "n_completion_tokens": 0,
-                             "finish_reason": METHOD, "engine": label}
-                            for k, s in zip(part["key"].to_list(), scores)
-                        ])  # fmt: skip
+                        cache.append(
+                            [
+                                {
+                                    "key": k,
+                                    "response": json.dumps(s),
+                                    "n_prompt_tokens": 0,
+                                    "n_completion_tokens": 0,
+                                    "finish_reason": METHOD,
+                                    "engine": label,
+                                }
+                                for k, s in zip(part["key"].to_list(), scores)
+                            ]
+                        )
                         bar.update(part.height)
         finally:
             engine.close()

@@ -28,10 +28,10 @@ from typing import Any, Protocol
 import pandera.polars as pa
 import polars as pl
 
-from schemas.teacher import CACHE_HITS
 from sentidistill.headline import write_stats
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.log import get_logger
+from sentidistill.schemas.teacher import CACHE_HITS
 from sentidistill.teacher.generate import TeacherRowsFailed, generate_table
 from sentidistill.teacher.resolve import ResolvedTeacher
 
@@ -56,9 +56,13 @@ class TeacherTask(Protocol):
 
 
 def run_task(
-    task: TeacherTask, teacher: ResolvedTeacher, prompts_path: Path, out_dir: Path, cache_root: Path,
+    task: TeacherTask,
+    teacher: ResolvedTeacher,
+    prompts_path: Path,
+    out_dir: Path,
+    cache_root: Path,
     metrics_path: Path,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Prompt table -> validated corpus, cache-hit record and stats (``{"corpus", **teacher,
     **parse, **policy}``). When more rows fail at the teacher than allowed, only the stats are
     written (``status: failed``, which rows and why) and :class:`TeacherRowsFailed` is raised."""
@@ -79,6 +83,11 @@ def run_task(
     write_stats(metrics_path, stats)
     log.info(
         "%s corpus: %d rows (%d cache hits, %d generated), kept %d -> %s",
-        name, out.height, gen_stats["cache_hits"], gen_stats["generated"], policy_stats["kept"], out_dir,
-    )  # fmt: skip
+        name,
+        out.height,
+        gen_stats["cache_hits"],
+        gen_stats["generated"],
+        policy_stats["kept"],
+        out_dir,
+    )
     return stats

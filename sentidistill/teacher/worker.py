@@ -34,8 +34,14 @@ class TeacherWorker:
     """Loads the engine once; each call answers a batch of ``{key, prompt, seed}`` rows."""
 
     def __init__(
-        self, model: str, engine_json: str, sampling_json: str, parse_special: bool, engine_label: str, cache_dir: str,
-    ) -> None:  # fmt: skip
+        self,
+        model: str,
+        engine_json: str,
+        sampling_json: str,
+        parse_special: bool,
+        engine_label: str,
+        cache_dir: str,
+    ) -> None:
         _normal_priority()
         from sentidistill.engines import EngineConfig, load_engine
         from sentidistill.teacher.cache import TeacherCache
@@ -74,19 +80,30 @@ class TeacherWorker:
         known = self.cache.known_keys()
         todo = [i for i, k in enumerate(keys) if k not in known]
         t0 = time.perf_counter()
-        new = self._generate_isolating_failures([str(batch["prompt"][i]) for i in todo],
-                                                [int(batch["seed"][i]) for i in todo]) if todo else []  # fmt: skip
+        new = (
+            self._generate_isolating_failures(
+                [str(batch["prompt"][i]) for i in todo], [int(batch["seed"][i]) for i in todo]
+            )
+            if todo
+            else []
+        )
         elapsed = time.perf_counter() - t0
         done = dict(zip(todo, new))  # row index -> its generation; the other rows were answered elsewhere
         answered = [(keys[i], g) for i, g in done.items() if g.finish_reason != "error"]
         record_engine_calls(k for k, _ in answered)
-        self.cache.append([
-            {"key": k, "response": g.text, "n_prompt_tokens": g.n_prompt_tokens,
-             "n_completion_tokens": g.n_completion_tokens,
-             "finish_reason": g.finish_reason,
-             "engine": self.engine_label}
-            for k, g in answered
-        ])  # fmt: skip
+        self.cache.append(
+            [
+                {
+                    "key": k,
+                    "response": g.text,
+                    "n_prompt_tokens": g.n_prompt_tokens,
+                    "n_completion_tokens": g.n_completion_tokens,
+                    "finish_reason": g.finish_reason,
+                    "engine": self.engine_label,
+                }
+                for k, g in answered
+            ]
+        )
         skipped = Generation("", 0, 0, "stop")
         gens = [done.get(i, skipped) for i in range(len(keys))]
         return {

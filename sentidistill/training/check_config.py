@@ -95,8 +95,9 @@ def check(preset: Path | None, params_file: Path = PARAMS_FILE) -> tuple[list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sentidistill.training.check_config",
-                                 description=__doc__.splitlines()[0])  # fmt: skip
+    ap = argparse.ArgumentParser(
+        prog="python -m sentidistill.training.check_config", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("preset", nargs="?", help="a preset name (paper) or file (presets/paper.yaml); none = params.yaml")
     ap.add_argument("--params", type=Path, default=PARAMS_FILE, help="the base params.yaml (default: the repo's)")
     a = ap.parse_args(argv)

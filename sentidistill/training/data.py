@@ -30,7 +30,7 @@ RESPONSE_COL = "response"
 
 
 def _schema(corpus: str) -> Any:
-    from schemas.teacher import ICLDIST_CORPUS, KNOWDIST_CORPUS
+    from sentidistill.schemas.teacher import ICLDIST_CORPUS, KNOWDIST_CORPUS
 
     return {"knowdist": KNOWDIST_CORPUS, "icldist": ICLDIST_CORPUS}[corpus]
 
@@ -76,7 +76,7 @@ def load_records(
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path} not found: run `dvc repro teacher_generate@{corpus}` "
-                f"(or `python -m stages.teacher_generate {corpus}`) first"
+                f"(or `python -m sentidistill.stages.teacher_generate {corpus}`) first"
             )
         df = read_parquet(path, _schema(corpus) if validate else None)
         excluded = (

@@ -71,8 +71,9 @@ def _shots(cfg: Mapping[str, Any]) -> str:
     return f"{shots} shots"
 
 
-def sentibench_section(results: Mapping[str, Mapping[str, Any]], baseline: str | None,
-                       comparison: Mapping[str, Any] | None, min_n: int) -> str:  # fmt: skip
+def sentibench_section(
+    results: Mapping[str, Mapping[str, Any]], baseline: str | None, comparison: Mapping[str, Any] | None, min_n: int
+) -> str:
     from sentidistill.sentibench.report import table2_markdown
 
     if not results:
@@ -108,7 +109,7 @@ def sentibench_section(results: Mapping[str, Mapping[str, Any]], baseline: str |
 
 def usage_snippet(folder_name: str, prompt_text: str) -> str:
     """How to prompt the student: the SentiBench prompt format, built by the evaluation's own code."""
-    from schemas.sentibench_datasets import get_spec
+    from sentidistill.schemas.sentibench_datasets import get_spec
     from sentidistill.sentibench.prompts import build_prompt
 
     spec = get_spec("sst2")
@@ -162,11 +163,19 @@ def gguf_section(entry: Mapping[str, Any] | None, name: str) -> str:
     )
 
 
-def model_card(manifest: Mapping[str, Any], *, card: CardParams, base_origin: str | None,
-               sentibench_md: str, model_results: Mapping[str, Any] | None, gguf_md: str,
-               usage_md: str, min_n: int) -> str:  # fmt: skip
+def model_card(
+    manifest: Mapping[str, Any],
+    *,
+    card: CardParams,
+    base_origin: str | None,
+    sentibench_md: str,
+    model_results: Mapping[str, Any] | None,
+    gguf_md: str,
+    usage_md: str,
+    min_n: int,
+) -> str:
     """The card: hub metadata + what the model is, how to prompt it and what it scores."""
-    from schemas.sentibench_datasets import get_spec
+    from sentidistill.schemas.sentibench_datasets import get_spec
 
     base = manifest["base_model"]
     upstream = card.upstream.get(base)
@@ -236,9 +245,19 @@ def model_card(manifest: Mapping[str, Any], *, card: CardParams, base_origin: st
     return "\n".join(lines)
 
 
-def export_student(src_root: Path, out_root: Path, *, results: Mapping[str, Mapping[str, Any]], baseline: str | None,
-                   comparison: Mapping[str, Any] | None, model_entry: str | None, params: ExportParams,
-                   prompt_text: str, models_dir: Path, min_n: int) -> dict[str, Any]:  # fmt: skip
+def export_student(
+    src_root: Path,
+    out_root: Path,
+    *,
+    results: Mapping[str, Mapping[str, Any]],
+    baseline: str | None,
+    comparison: Mapping[str, Any] | None,
+    model_entry: str | None,
+    params: ExportParams,
+    prompt_text: str,
+    models_dir: Path,
+    min_n: int,
+) -> dict[str, Any]:
     """``src_root`` (``hf/`` + manifest) -> a flat HF folder ``out_root`` (+ ``gguf/``), atomically."""
     manifest = {k: v for k, v in load_manifest(src_root).items() if k not in ("files", "hf_dir", "gguf")}
     manifest.update(
@@ -320,8 +339,9 @@ class ExportConfig:
         )
 
 
-def export_evaluated(source: Path, target: Path, config: ExportConfig, *, stats_dir: Path,
-                     models_dir: Path) -> dict[str, Any]:  # fmt: skip
+def export_evaluated(
+    source: Path, target: Path, config: ExportConfig, *, stats_dir: Path, models_dir: Path
+) -> dict[str, Any]:
     """Export ``source`` (a pipeline-built student, ``hf/`` + manifest) to ``target`` with the SentiBench
     results in ``stats_dir`` of every evaluated entry (the entry that evaluated ``source`` is this model's,
     for the card's model-index)."""
@@ -335,24 +355,35 @@ def export_evaluated(source: Path, target: Path, config: ExportConfig, *, stats_
     comparison = json.loads(comparison_path.read_text(encoding="utf-8")) if comparison_path.is_file() else None
     if comparison and comparison.get("model") != model_entry:
         comparison = None  # the main job's comparison is about another model
-    return export_student(source, target, results=load_results(stats_dir, list(config.evaluated)),
-                          baseline=config.baseline, comparison=comparison, model_entry=model_entry,
-                          params=config.params, prompt_text=config.prompt_text, models_dir=models_dir,
-                          min_n=config.min_n)  # fmt: skip
+    return export_student(
+        source,
+        target,
+        results=load_results(stats_dir, list(config.evaluated)),
+        baseline=config.baseline,
+        comparison=comparison,
+        model_entry=model_entry,
+        params=config.params,
+        prompt_text=config.prompt_text,
+        models_dir=models_dir,
+        min_n=config.min_n,
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(prog="python -m sentidistill.training.export",
-                                 description="Export a student (models/student-*) as a hub-style folder with GGUF "
-                                             "files, an Ollama Modelfile and a model card, outside the DVC graph.")  # fmt: skip
+    ap = argparse.ArgumentParser(
+        prog="python -m sentidistill.training.export",
+        description="Export a student (models/student-*) as a hub-style folder with GGUF "
+        "files, an Ollama Modelfile and a model card, outside the DVC graph.",
+    )
     ap.add_argument(
         "--model", required=True, type=Path, help="a student folder the pipeline built, e.g. models/student-knowdist"
     )
     ap.add_argument("--out", type=Path, default=None, help=f"target folder (default: {DEFAULT_EXPORTS}/<model name>)")
     args = ap.parse_args(argv)
     out = args.out or DEFAULT_EXPORTS / args.model.name
-    manifest = export_evaluated(args.model, out, ExportConfig.load(), stats_dir=paths.STATS / "sentibench",
-                                models_dir=paths.MODELS)  # fmt: skip
+    manifest = export_evaluated(
+        args.model, out, ExportConfig.load(), stats_dir=paths.STATS / "sentibench", models_dir=paths.MODELS
+    )
     files = ", ".join(f["path"] for f in (manifest.get("gguf_export") or {}).get("files", {}).values()) or "no GGUF"
     print(f"exported {args.model} -> {out} ({files})")
     return manifest

@@ -121,8 +121,11 @@ def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
     """The newest checkpoint that is whole. Newer ones that are not (a kill mid-save) are moved
     to ``incomplete/`` with a warning -- never deleted, never resumed from (transformers'
     ``get_last_checkpoint`` takes the newest folder as it is, and the resume then fails)."""
-    found = sorted((p for p in ckpt_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
-                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)  # fmt: skip
+    found = sorted(
+        (p for p in ckpt_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]),
+        reverse=True,
+    )
     for ckpt in found:
         problem = _checkpoint_problem(ckpt)
         if problem is None:
@@ -293,8 +296,9 @@ def train_stage(
 
     torch.manual_seed(hp.seed)
     score_labelled_positions_only()
-    model = AutoModelForCausalLM.from_pretrained(base_hf, dtype=torch.float32, trust_remote_code=trust,
-                                                 use_safetensors=True)  # fmt: skip
+    model = AutoModelForCausalLM.from_pretrained(
+        base_hf, dtype=torch.float32, trust_remote_code=trust, use_safetensors=True
+    )
     report_to, trackers = trainer_reporting(cfg.report_to, live_dir, resume=last is not None)
     args = sft_config(
         hp,
@@ -351,8 +355,9 @@ def train_stage(
     }
     if hp.interpolation < 1.0:
         log.info("%s: interpolating with the starting model (a = %s)", stage, hp.interpolation)
-    write_student(interpolate_weights(trainer.model, base_hf, hp.interpolation), tokenizer, out_root, manifest,
-                  cfg.save_dtype)  # fmt: skip
+    write_student(
+        interpolate_weights(trainer.model, base_hf, hp.interpolation), tokenizer, out_root, manifest, cfg.save_dtype
+    )
     if not cfg.keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         log.info("%s: finished; removed its resume checkpoints (training.keep_checkpoints: false)", stage)

@@ -16,7 +16,7 @@ from tests.tinyrepo import TINY_MODEL, dvc, make_tiny_repo, stage_runs
 def tiny_repo(tmp_path_factory) -> Path:
     if not (MODELS / TINY_MODEL / "manifest.json").is_file():
         pytest.fail(
-            f"models/{TINY_MODEL} not materialized: `python -m stages.prepare_models {TINY_MODEL}` (make test does it)"
+            f"models/{TINY_MODEL} not materialized: `python -m sentidistill.stages.prepare_models {TINY_MODEL}` (make test does it)"
         )
     pytest.importorskip("llama_cpp")
     repo = make_tiny_repo(tmp_path_factory.mktemp("tiny") / "repo")

@@ -7,7 +7,7 @@ import pandera.errors
 import polars as pl
 import pytest
 
-from schemas.classifier import PREDICTIONS, labels_schema
+from sentidistill.schemas.classifier import PREDICTIONS, labels_schema
 from tests.sentidistill.classifier.test_train import labels_table
 
 LABELS = ("negative", "neutral", "positive")
@@ -55,8 +55,17 @@ def test_inconsistent_rows_fail(change):
 
 
 def test_predictions_schema():
-    ok = pl.DataFrame({"model": ["m"], "dataset": ["sst2"], "example_id": ["test-00001"], "gold": ["positive"],
-                       "prediction": ["negative"], "probs": [[0.6, 0.1, 0.3]], "dataset_scores": [[0.6, 0.3]]})  # fmt: skip
+    ok = pl.DataFrame(
+        {
+            "model": ["m"],
+            "dataset": ["sst2"],
+            "example_id": ["test-00001"],
+            "gold": ["positive"],
+            "prediction": ["negative"],
+            "probs": [[0.6, 0.1, 0.3]],
+            "dataset_scores": [[0.6, 0.3]],
+        }
+    )
     PREDICTIONS.validate(ok)
     with pytest.raises(pandera.errors.SchemaErrors):
         PREDICTIONS.validate(pl.concat([ok, ok]), lazy=True)  # one row per model, dataset, example

@@ -6,7 +6,14 @@ import pandera.errors
 import polars as pl
 import pytest
 
-from schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES, CORPUS_NORMALIZED, CORPUS_REJECTED, POOL, content_id
+from sentidistill.schemas.corpus import (
+    CORPUS_DEDUPLICATED,
+    CORPUS_DUPLICATES,
+    CORPUS_NORMALIZED,
+    CORPUS_REJECTED,
+    POOL,
+    content_id,
+)
 
 
 def corpus(texts: list[str]) -> pl.DataFrame:
@@ -42,9 +49,16 @@ def test_corpus_schemas():
 
 
 def test_duplicates_schema():
-    base = corpus(["x y z", "x y z"]).slice(1).with_columns(
-        kind=pl.lit("exact"), kept_row=pl.lit(0, dtype=pl.Int64), kept_id=pl.lit(content_id("x y z")),
-        jaccard=pl.lit(1.0))  # fmt: skip
+    base = (
+        corpus(["x y z", "x y z"])
+        .slice(1)
+        .with_columns(
+            kind=pl.lit("exact"),
+            kept_row=pl.lit(0, dtype=pl.Int64),
+            kept_id=pl.lit(content_id("x y z")),
+            jaccard=pl.lit(1.0),
+        )
+    )
     CORPUS_DUPLICATES.validate(base)
     fails(CORPUS_DUPLICATES, base.with_columns(kind=pl.lit("fuzzy")))
     fails(CORPUS_DUPLICATES, base.with_columns(jaccard=pl.lit(0.9)))  # exact means Jaccard 1
@@ -52,9 +66,19 @@ def test_duplicates_schema():
 
 
 def test_rejected_and_pool_schemas():
-    rejected = pl.DataFrame({"file": ["f"], "line": [1], "origin": ["f#L1"], "domain": [None], "source": [None],
-                             "reason": ["bad_json"], "detail": ["Expecting value"], "snippet": ["{"]},
-                            schema_overrides={"domain": pl.String, "source": pl.String})  # fmt: skip
+    rejected = pl.DataFrame(
+        {
+            "file": ["f"],
+            "line": [1],
+            "origin": ["f#L1"],
+            "domain": [None],
+            "source": [None],
+            "reason": ["bad_json"],
+            "detail": ["Expecting value"],
+            "snippet": ["{"],
+        },
+        schema_overrides={"domain": pl.String, "source": pl.String},
+    )
     CORPUS_REJECTED.validate(rejected)
     fails(CORPUS_REJECTED, rejected.with_columns(reason=pl.lit("weird")))
     pool = corpus(["a text", "b text"]).with_columns(pool=pl.lit("knowdist"), pool_rank=pl.Series([0, 1]))

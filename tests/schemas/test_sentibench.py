@@ -8,8 +8,8 @@ import pandera.errors
 import polars as pl
 import pytest
 
-from schemas.sentibench import SCHEMAS, frame_dtypes, schema_for
-from schemas.sentibench_datasets import DATASETS
+from sentidistill.schemas.sentibench import SCHEMAS, frame_dtypes, schema_for
+from sentidistill.schemas.sentibench_datasets import DATASETS
 
 
 def frame(key: str, rows: list[dict]) -> pl.DataFrame:
@@ -17,35 +17,77 @@ def frame(key: str, rows: list[dict]) -> pl.DataFrame:
 
 
 def imdb_row(**kw) -> dict:
-    row = {"dataset": "imdb", "split": "test", "example_id": "test-00000", "source_id": None,
-           "raw_split": "test", "row": 0, "sentence": "A fine film.", "label_text": "positive",
-           "label_text_code": "positive",
-           "target": None, "label": "positive", "label_id": 1}  # fmt: skip
+    row = {
+        "dataset": "imdb",
+        "split": "test",
+        "example_id": "test-00000",
+        "source_id": None,
+        "raw_split": "test",
+        "row": 0,
+        "sentence": "A fine film.",
+        "label_text": "positive",
+        "label_text_code": "positive",
+        "target": None,
+        "label": "positive",
+        "label_id": 1,
+    }
     return {**row, **kw}
 
 
 def pstance_row(**kw) -> dict:
-    row = imdb_row(dataset="pstance", target="Joe Biden", label="favor", label_id=1,
-                   label_text="favor (opinion towards 'Joe Biden')",
-                   label_text_code="favor(opinion towards 'Joe Biden')")  # fmt: skip
+    row = imdb_row(
+        dataset="pstance",
+        target="Joe Biden",
+        label="favor",
+        label_id=1,
+        label_text="favor (opinion towards 'Joe Biden')",
+        label_text_code="favor(opinion towards 'Joe Biden')",
+    )
     return {**row, **kw}
 
 
 def atsa_row(gold: list, **kw) -> dict:
-    row = {"dataset": "atsa", "split": "dev", "example_id": "train-00001", "source_id": "1:0",
-           "raw_split": "train", "row": 1, "sentence": "I had the best ravioli ever.",
-           "label_text": str([tuple(t) for t in gold]), "label_text_code": str([tuple(t) for t in gold]), "gold_json": json.dumps(gold), "n_gold": len(gold)}  # fmt: skip
+    row = {
+        "dataset": "atsa",
+        "split": "dev",
+        "example_id": "train-00001",
+        "source_id": "1:0",
+        "raw_split": "train",
+        "row": 1,
+        "sentence": "I had the best ravioli ever.",
+        "label_text": str([tuple(t) for t in gold]),
+        "label_text_code": str([tuple(t) for t in gold]),
+        "gold_json": json.dumps(gold),
+        "n_gold": len(gold),
+    }
     return {**row, **kw}
 
 
 def ssa_row(**kw) -> dict:
-    op = {"holder": [], "holder_spans": [], "target": ["wellness hotel"], "target_spans": ["12:26"],
-          "expression": ["beautiful"], "expression_spans": ["2:11"], "polarity": "positive", "intensity": "Standard"}  # fmt: skip
-    row = {"dataset": "ssa", "split": "train", "example_id": "train-00000", "source_id": "s1", "raw_split": "train",
-           "row": 0, "sentence": "A beautiful wellness hotel",
-           "label_text": "[('NULL', 'wellness hotel', 'beautiful', 'positive')]",
-           "label_text_code": "[('NULL', 'wellness hotel', 'beautiful', 'positive')]",
-           "gold_json": '[["NULL", "wellness hotel", "beautiful", "positive"]]', "n_gold": 1, "opinions": [op]}  # fmt: skip
+    op = {
+        "holder": [],
+        "holder_spans": [],
+        "target": ["wellness hotel"],
+        "target_spans": ["12:26"],
+        "expression": ["beautiful"],
+        "expression_spans": ["2:11"],
+        "polarity": "positive",
+        "intensity": "Standard",
+    }
+    row = {
+        "dataset": "ssa",
+        "split": "train",
+        "example_id": "train-00000",
+        "source_id": "s1",
+        "raw_split": "train",
+        "row": 0,
+        "sentence": "A beautiful wellness hotel",
+        "label_text": "[('NULL', 'wellness hotel', 'beautiful', 'positive')]",
+        "label_text_code": "[('NULL', 'wellness hotel', 'beautiful', 'positive')]",
+        "gold_json": '[["NULL", "wellness hotel", "beautiful", "positive"]]',
+        "n_gold": 1,
+        "opinions": [op],
+    }
     return {**row, **kw}
 
 

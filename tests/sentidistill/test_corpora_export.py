@@ -60,8 +60,9 @@ def test_the_folder_loads_as_a_dataset_and_the_card_accounts_for_every_row(tmp_p
             }
         )
     )
-    params = DatasetExportParams(sources={"aclimdb_unsup": SourceLicense(description="IMDb", hub_id="stanfordnlp/imdb",
-                                                                         license="other")})  # fmt: skip
+    params = DatasetExportParams(
+        sources={"aclimdb_unsup": SourceLicense(description="IMDb", hub_id="stanfordnlp/imdb", license="other")}
+    )
     out = tmp_path / "export" / "corpora"
     rows = export_corpora(_tables(tmp_path), out, params, teacher="qwen", stats_dir=stats, git_revision="abc")
     assert rows == {"knowdist": 3, "icldist": 1, "classifier_labels": 2}

@@ -154,14 +154,18 @@ def _save_figure(base: Path, inches: int) -> None:
 
 
 KERNEL_WRITERS: dict[str, tuple[Callable[[Path], None], Callable[[Path], None]]] = {
-    "write_parquet": (lambda p: write_parquet(pl.DataFrame({"v": [1]}), p),
-                      lambda p: write_parquet(pl.DataFrame({"v": [str(i) for i in range(BIG_ROWS)]}), p)),
+    "write_parquet": (
+        lambda p: write_parquet(pl.DataFrame({"v": [1]}), p),
+        lambda p: write_parquet(pl.DataFrame({"v": [str(i) for i in range(BIG_ROWS)]}), p),
+    ),
     "write_json": (lambda p: write_json(p, {"v": 1}), lambda p: write_json(p, {"v": list(range(BIG_ROWS))})),
     "write_text": (lambda p: write_text(p, "1\n"), lambda p: write_text(p, "x\n" * BIG_ROWS)),
     "write_bytes": (lambda p: write_bytes(p, b"1"), lambda p: write_bytes(p, b"x" * BIG_ROWS)),
-    "save_figure": (lambda p: _save_figure(p.with_suffix(""), SMALL_FIGURE),
-                    lambda p: _save_figure(p.with_suffix(""), BIG_FIGURE)),
-}  # fmt: skip
+    "save_figure": (
+        lambda p: _save_figure(p.with_suffix(""), SMALL_FIGURE),
+        lambda p: _save_figure(p.with_suffix(""), BIG_FIGURE),
+    ),
+}
 
 
 @pytest.mark.parametrize("writer", sorted(KERNEL_WRITERS))
@@ -251,8 +255,16 @@ def test_replace_folder_without_a_previous_folder(tmp_path):
 
 # ------------------------------------------------------------------------- model folders
 def _manifest() -> dict[str, Any]:
-    return {"name": "student", "stage": "icldist", "mode": "two_stage", "base_model": "tiny", "started_from": "base",
-            "trained": True, "git_revision": "abc", "teacher": "t"}  # fmt: skip
+    return {
+        "name": "student",
+        "stage": "icldist",
+        "mode": "two_stage",
+        "base_model": "tiny",
+        "started_from": "base",
+        "trained": True,
+        "git_revision": "abc",
+        "teacher": "t",
+    }
 
 
 def test_a_full_disk_during_a_model_folder_copy_keeps_the_previous_folder(tmp_path, monkeypatch):

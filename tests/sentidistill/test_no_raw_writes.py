@@ -23,37 +23,89 @@ ATOMIC_CONTEXTS = {"atomic_path", "atomic_folder"}
 
 #: methods that write a file, whatever the object (polars/pandas frames, Path, figures, HF models)
 WRITE_METHODS = {
-    "write_parquet", "write_csv", "write_ndjson", "write_json", "write_ipc", "write_avro", "write_excel",
-    "write_delta", "sink_parquet", "sink_csv", "sink_ndjson", "sink_ipc", "to_parquet", "to_csv", "to_json",
-    "to_feather", "write_text", "write_bytes", "savefig", "save_pretrained", "save_model", "save_file",
-}  # fmt: skip
+    "write_parquet",
+    "write_csv",
+    "write_ndjson",
+    "write_json",
+    "write_ipc",
+    "write_avro",
+    "write_excel",
+    "write_delta",
+    "sink_parquet",
+    "sink_csv",
+    "sink_ndjson",
+    "sink_ipc",
+    "to_parquet",
+    "to_csv",
+    "to_json",
+    "to_feather",
+    "write_text",
+    "write_bytes",
+    "savefig",
+    "save_pretrained",
+    "save_model",
+    "save_file",
+}
 #: module functions that write a file
 WRITE_FUNCTIONS = {
-    ("json", "dump"), ("pickle", "dump"), ("torch", "save"), ("np", "save"), ("np", "savez"), ("numpy", "save"),
-    ("shutil", "copy"), ("shutil", "copy2"), ("shutil", "copyfile"), ("shutil", "copytree"), ("os", "open"),
-}  # fmt: skip
+    ("json", "dump"),
+    ("pickle", "dump"),
+    ("torch", "save"),
+    ("np", "save"),
+    ("np", "savez"),
+    ("numpy", "save"),
+    ("shutil", "copy"),
+    ("shutil", "copy2"),
+    ("shutil", "copyfile"),
+    ("shutil", "copytree"),
+    ("os", "open"),
+}
 WRITE_MODE = set("wax+")
 
 #: (file, enclosing function, call) -> why this raw write is safe
 ALLOWED: dict[tuple[str, str, str], str] = {
-    ("sentidistill/models/materialize.py", "concat_verify", "open"):
-        "its own temp file + os.replace, renamed only once the sha256 is verified (a fixed temp name: a killed run's "
-        "leftover is overwritten, never listed in the resumable .partial folder)",
-    ("sentidistill/models/materialize.py", "_save_hf", ".save_pretrained"):
-        "writes into the .partial work folder that materialize() swaps in with io.replace_folder",
-    ("sentidistill/models/materialize.py", "copy_encoder", "shutil.copyfile"):
-        "writes into the .partial work folder that materialize() swaps in with io.replace_folder",
-    ("sentidistill/faults.py", "record_engine_calls", "open"):
-        "an audit log for the resume tests, appended and fsynced line by line, not an artifact",
-    ("bench/teacher_throughput.py", "sequential_server_generations", "open"):
-        "the llama.cpp server's own log in a temp file, not an artifact",
-    ("bench/faults.py", "teacher_child", "open"):
-        "a child process's stderr log in the bench's temp folder, appended, not an artifact",
-    ("bench/faults.py", "fault_corrupt_shard", ".write_bytes"):
-        "the fault itself: truncates a cache shard on purpose in the bench's temp folder",
-    ("bench/faults.py", "fault_full_disk.half_then_enospc", ".write_bytes"):
-        "the fault itself: a stand-in writer that leaves half a temp file and raises ENOSPC",
-}  # fmt: skip
+    (
+        "sentidistill/models/materialize.py",
+        "concat_verify",
+        "open",
+    ): "its own temp file + os.replace, renamed only once the sha256 is verified (a fixed temp name: a killed run's "
+    "leftover is overwritten, never listed in the resumable .partial folder)",
+    (
+        "sentidistill/models/materialize.py",
+        "_save_hf",
+        ".save_pretrained",
+    ): "writes into the .partial work folder that materialize() swaps in with io.replace_folder",
+    (
+        "sentidistill/models/materialize.py",
+        "copy_encoder",
+        "shutil.copyfile",
+    ): "writes into the .partial work folder that materialize() swaps in with io.replace_folder",
+    (
+        "sentidistill/faults.py",
+        "record_engine_calls",
+        "open",
+    ): "an audit log for the resume tests, appended and fsynced line by line, not an artifact",
+    (
+        "bench/teacher_throughput.py",
+        "sequential_server_generations",
+        "open",
+    ): "the llama.cpp server's own log in a temp file, not an artifact",
+    (
+        "bench/faults.py",
+        "teacher_child",
+        "open",
+    ): "a child process's stderr log in the bench's temp folder, appended, not an artifact",
+    (
+        "bench/faults.py",
+        "fault_corrupt_shard",
+        ".write_bytes",
+    ): "the fault itself: truncates a cache shard on purpose in the bench's temp folder",
+    (
+        "bench/faults.py",
+        "fault_full_disk.half_then_enospc",
+        ".write_bytes",
+    ): "the fault itself: a stand-in writer that leaves half a temp file and raises ENOSPC",
+}
 
 
 @dataclass(frozen=True)

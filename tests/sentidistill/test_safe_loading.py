@@ -172,9 +172,19 @@ def test_trust_remote_code_stays_out_of_default_dumps():
 # ----------------------------------------------------------------------------- (b) booby-trapped folders
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
-TINY_LLAMA = {"vocab_size": 49152, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-              "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 128,
-              "tie_word_embeddings": True, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 2}  # fmt: skip
+TINY_LLAMA = {
+    "vocab_size": 49152,
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "max_position_embeddings": 128,
+    "tie_word_embeddings": True,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "pad_token_id": 2,
+}
 ENTRY = "trap-model"
 
 
@@ -261,9 +271,15 @@ def _interpolate(hf: Path) -> Any:
     return interpolate_weights(object(), hf, 0.5)
 
 
-LOADERS = {"transformers_engine": _transformers_engine, "load_engine": _load_engine, "vllm_engine": _vllm_engine,
-           "classifier_load": _classifier, "classifier_untrained": _untrained_classifier,
-           "materialize_local": _materialize, "sft_interpolate": _interpolate}  # fmt: skip
+LOADERS = {
+    "transformers_engine": _transformers_engine,
+    "load_engine": _load_engine,
+    "vllm_engine": _vllm_engine,
+    "classifier_load": _classifier,
+    "classifier_untrained": _untrained_classifier,
+    "materialize_local": _materialize,
+    "sft_interpolate": _interpolate,
+}
 
 
 @pytest.mark.parametrize("loader", sorted(LOADERS))
@@ -379,13 +395,26 @@ def _openai_teacher(base_url: str) -> Any:
             "timeout_s": CLIENT_TIMEOUT_S,
         },
     }
-    return parse_section("teacher", {
-        "model": "fake-teacher", "chat_template": False, "engine": engine, "runner": "local",
-        "ray": {"num_cpus": 1, "object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1, "gpus_per_actor": 0,
-                "batch_size": 2},
-        "cache": {"dir": "cache", "shard_rows": 2},
-        "sampling": {"knowdist": {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
-    }, TeacherParams)  # fmt: skip
+    return parse_section(
+        "teacher",
+        {
+            "model": "fake-teacher",
+            "chat_template": False,
+            "engine": engine,
+            "runner": "local",
+            "ray": {
+                "num_cpus": 1,
+                "object_store_memory_mb": 256,
+                "actors": 1,
+                "cpus_per_actor": 1,
+                "gpus_per_actor": 0,
+                "batch_size": 2,
+            },
+            "cache": {"dir": "cache", "shard_rows": 2},
+            "sampling": {"knowdist": {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
+        },
+        TeacherParams,
+    )
 
 
 @pytest.fixture
@@ -422,8 +451,14 @@ def _run(teacher: Any, work: Path) -> dict[str, Any]:
     from sentidistill.teacher.resolve import resolve_teacher
     from sentidistill.teacher.task import run_task
 
-    return run_task(KnowDistTask(["empty"]), resolve_teacher(teacher), work / "knowdist_prompts.parquet", work / "out",
-                    work / "cache", work / "stats.json")  # fmt: skip
+    return run_task(
+        KnowDistTask(["empty"]),
+        resolve_teacher(teacher),
+        work / "knowdist_prompts.parquet",
+        work / "out",
+        work / "cache",
+        work / "stats.json",
+    )
 
 
 def _prompts(work: Path) -> list[str]:

@@ -21,11 +21,15 @@ CANDIDATES = ["positive", "negative", "neutral"]
 def main(workdir: str, n: str) -> None:
     work = Path(workdir)
     texts = [" ".join(WORDS[(i * 5 + j) % len(WORDS)] for j in range(5 + i % 4)) + f" #{i}" for i in range(int(n))]
-    reqs = pl.DataFrame({
-        "prompt_id": [f"{i:016x}" for i in range(len(texts))],
-        "user_message": [f"Classify the sentiment (positive, negative, neutral).\nText: {t}\nLabel:" for t in texts],
-        "candidates": [CANDIDATES] * len(texts),
-    })  # fmt: skip
+    reqs = pl.DataFrame(
+        {
+            "prompt_id": [f"{i:016x}" for i in range(len(texts))],
+            "user_message": [
+                f"Classify the sentiment (positive, negative, neutral).\nText: {t}\nLabel:" for t in texts
+            ],
+            "candidates": [CANDIDATES] * len(texts),
+        }
+    )
     out, _ = score_table(
         reqs, resolve_teacher(tiny_teacher("local", shard_rows=2)), "classifier_labels", work / "cache"
     )

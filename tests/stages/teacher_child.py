@@ -15,11 +15,11 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.io import write_parquet
 from sentidistill.knowdist.prompts import KnowDistPromptParams, build_prompts
 from sentidistill.knowdist.task import KnowDistTask
 from sentidistill.params import parse_section
+from sentidistill.schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.teacher.config import TeacherParams
 from sentidistill.teacher.resolve import resolve_teacher
 from sentidistill.teacher.task import run_task
@@ -28,9 +28,14 @@ WORDS = "great awful service movie plot food waiter slow fast loved hated price 
 
 
 def tiny_teacher(
-    runner: str, shard_rows: int = 2, batch_size: int = 1, n_parallel: int = 1, actor_restarts: int = 3,
-    address: str | None = None, resources: dict[str, float] | None = None,
-) -> TeacherParams:  # fmt: skip
+    runner: str,
+    shard_rows: int = 2,
+    batch_size: int = 1,
+    n_parallel: int = 1,
+    actor_restarts: int = 3,
+    address: str | None = None,
+    resources: dict[str, float] | None = None,
+) -> TeacherParams:
     return parse_section(
         "teacher",
         {
@@ -51,7 +56,7 @@ def tiny_teacher(
             },
             "cache": {"dir": "cache", "shard_rows": shard_rows},
             "sampling": {"knowdist": {"max_new_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
-        },  # fmt: skip
+        },
         TeacherParams,
     )
 
@@ -66,8 +71,9 @@ def make_prompts(path: Path, n: int) -> pl.DataFrame:
             "pool_rank": list(range(n)),
         }
     )
-    params = KnowDistPromptParams(seed=0, n_texts=n, methods=["analyzing", "rewriting"],
-                                  perspectives=["BASIC", "EMOTION"], prompts_per_text=1)  # fmt: skip
+    params = KnowDistPromptParams(
+        seed=0, n_texts=n, methods=["analyzing", "rewriting"], perspectives=["BASIC", "EMOTION"], prompts_per_text=1
+    )
     df, _ = build_prompts(pool, params)
     return write_parquet(df, path, KNOWDIST_PROMPTS)
 
@@ -89,16 +95,27 @@ def overlapping_runs(root: Path, total: int, each: int) -> tuple[pl.DataFrame, l
 
 
 def main(
-    workdir: str, n: str, runner: str, batch_size: str = "1", n_parallel: str = "1", actor_restarts: str = "3",
-    address: str = "", resources: str = "{}",
-) -> None:  # fmt: skip
+    workdir: str,
+    n: str,
+    runner: str,
+    batch_size: str = "1",
+    n_parallel: str = "1",
+    actor_restarts: str = "3",
+    address: str = "",
+    resources: str = "{}",
+) -> None:
     work = Path(workdir)
     prompts = work / "knowdist_prompts.parquet"
     if not prompts.exists():
         make_prompts(prompts, int(n))
-    teacher = tiny_teacher(runner, batch_size=int(batch_size), n_parallel=int(n_parallel),
-                           actor_restarts=int(actor_restarts), address=address or None,
-                           resources=json.loads(resources))  # fmt: skip
+    teacher = tiny_teacher(
+        runner,
+        batch_size=int(batch_size),
+        n_parallel=int(n_parallel),
+        actor_restarts=int(actor_restarts),
+        address=address or None,
+        resources=json.loads(resources),
+    )
     run_task(
         KnowDistTask(["empty"]), resolve_teacher(teacher), prompts, work / "out", work / "cache", work / "stats.json"
     )

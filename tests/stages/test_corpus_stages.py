@@ -15,7 +15,7 @@ from sentidistill.corpus.ingest import IngestParams, run_ingest
 from sentidistill.corpus.pools import PoolsParams, run_pools
 from sentidistill.params import load_section
 from sentidistill.paths import RAW_SENTIBENCH, RAW_UNLABELED, require_pulled
-from stages import corpus_decontaminate, corpus_dedup, corpus_ingest, corpus_pools
+from sentidistill.stages import corpus_decontaminate, corpus_dedup, corpus_ingest, corpus_pools
 from tests.sentidistill.corpus.synth import (
     decontam_params,
     dedup_params,
@@ -42,15 +42,27 @@ def tree(tmp_path):
     review = text(300, 50)
     write_sentibench(tmp_path / "sb", {"sc/imdb/test.json": [{"sentence": review.replace(". ", ".<br /><br />")}]})
     good = [row(text(s), domain=("imdb", "yelp")[s % 2]) for s in range(10, 50)]
-    write_jsonl(tmp_path / "raw/reviews.jsonl", good + [row(good[0]["text"].upper(), domain=good[0]["domain"]),
-                                                       row(review), row(text(5)), row(text(5))])  # fmt: skip
+    write_jsonl(
+        tmp_path / "raw/reviews.jsonl",
+        good + [row(good[0]["text"].upper(), domain=good[0]["domain"]), row(review), row(text(5)), row(text(5))],
+    )
     write_jsonl(
         tmp_path / "raw/malformed.jsonl",
-        [b"\xff\xfe not utf-8", "{oops", "", "[1]", {"domain": "yelp"}, {"text": 3, "domain": "yelp"},
-         {"text": "orphan text with no domain"}, row("", domain="yelp"), row("tiny", domain="yelp"),
-         row("y" * 3000, domain="yelp"), row(text(99), domain="yelp"),
-         row(review, domain="yelp")],  # last: an exact copy of a reviews.jsonl row
-    )  # fmt: skip
+        [
+            b"\xff\xfe not utf-8",
+            "{oops",
+            "",
+            "[1]",
+            {"domain": "yelp"},
+            {"text": 3, "domain": "yelp"},
+            {"text": "orphan text with no domain"},
+            row("", domain="yelp"),
+            row("tiny", domain="yelp"),
+            row("y" * 3000, domain="yelp"),
+            row(text(99), domain="yelp"),
+            row(review, domain="yelp"),
+        ],  # last: an exact copy of a reviews.jsonl row
+    )
     return tmp_path
 
 
@@ -68,7 +80,13 @@ def test_chain_accounts_for_every_line(tree):
     totals = run_chain(tree, tree / "run")
     assert_identity(totals)
     assert totals["by_file"]["raw/malformed.jsonl"] == {
-        "raw": 12, "rejected": 10, "exact_duplicates": 1, "near_duplicates": 0, "contaminated": 0, "kept": 1}  # fmt: skip
+        "raw": 12,
+        "rejected": 10,
+        "exact_duplicates": 1,
+        "near_duplicates": 0,
+        "contaminated": 0,
+        "kept": 1,
+    }
     reviews = totals["by_file"]["raw/reviews.jsonl"]
     assert reviews["raw"] == len((tree / "raw/reviews.jsonl").read_bytes().splitlines())
     assert (reviews["exact_duplicates"], reviews["near_duplicates"], reviews["contaminated"]) == (1, 1, 1)
@@ -96,8 +114,16 @@ def test_real_corpus_chain(tmp_path):
     corpus_ingest.main(["--out-dir", str(corpus), "--metrics", str(metrics / "corpus_ingest.json")])
     corpus_dedup.main(["--corpus-dir", str(corpus), "--metrics", str(metrics / "corpus_dedup.json")])
     corpus_decontaminate.main(["--corpus-dir", str(corpus), "--metrics", str(metrics / "corpus_decontaminate.json")])
-    corpus_pools.main(["--corpus-dir", str(corpus), "--metrics", str(metrics / "corpus_pools.json"),
-                       "--corpus-metrics", str(metrics / "corpus.json")])  # fmt: skip
+    corpus_pools.main(
+        [
+            "--corpus-dir",
+            str(corpus),
+            "--metrics",
+            str(metrics / "corpus_pools.json"),
+            "--corpus-metrics",
+            str(metrics / "corpus.json"),
+        ]
+    )
     totals = json.loads((metrics / "corpus.json").read_text())
     assert_identity(totals)
     params = load_section("corpus.ingest", IngestParams)

@@ -9,14 +9,14 @@ import yaml
 
 from sentidistill.models.registry import load_models_config
 from sentidistill.paths import ROOT
-from stages import prepare_models
+from sentidistill.stages import prepare_models
 
 
 def test_dvc_stage_is_wired():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     stage = stages["prepare_models"]
     assert stage["foreach"] == "${models.materialize}"
-    assert stage["do"]["cmd"] == "python -m stages.prepare_models ${item}"
+    assert stage["do"]["cmd"] == "python -m sentidistill.stages.prepare_models ${item}"
     assert stage["do"]["outs"] == ["models/${item}"]
     for dep in stage["do"]["deps"]:
         assert (ROOT / dep).is_file(), dep
@@ -29,7 +29,7 @@ def test_models_dir_is_git_ignored():
 
 
 def test_stage_main_resolves_role_and_materializes(tmp_path, monkeypatch):
-    from stages import prepare_models as stage
+    from sentidistill.stages import prepare_models as stage
 
     seen = {}
     monkeypatch.setattr(stage, "ensure_installed", lambda names, cfg: seen.setdefault("installed", names))

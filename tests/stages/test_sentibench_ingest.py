@@ -7,18 +7,26 @@ import json
 import polars as pl
 import pytest
 
-from schemas.sentibench import schema_for
-from schemas.sentibench_datasets import DATASETS
 from sentidistill.paths import RAW_SENTIBENCH, require_pulled
-from stages import sentibench_ingest
+from sentidistill.schemas.sentibench import schema_for
+from sentidistill.schemas.sentibench_datasets import DATASETS
+from sentidistill.stages import sentibench_ingest
 
 # DATA.md and the paper's Table 1 (ATSA/ACSA: 2000 train rows -> 1600 train + 400 dev).
 EXPECTED = {
-    "imdb": (3000, 300, 1000), "yelp2": (3000, 300, 1000), "sst2": (3000, 300, 1821),
-    "twitter": (3000, 300, 1000), "irony18": (3000, 300, 784), "emotion20": (3000, 300, 1421),
-    "pstance": (3000, 300, 2157), "intimacy": (1287, 300, 396), "atsa": (1600, 400, 676),
-    "acsa": (1600, 400, 676), "asqp": (1264, 316, 544), "ssa": (1744, 249, 499),
-}  # fmt: skip
+    "imdb": (3000, 300, 1000),
+    "yelp2": (3000, 300, 1000),
+    "sst2": (3000, 300, 1821),
+    "twitter": (3000, 300, 1000),
+    "irony18": (3000, 300, 784),
+    "emotion20": (3000, 300, 1421),
+    "pstance": (3000, 300, 2157),
+    "intimacy": (1287, 300, 396),
+    "atsa": (1600, 400, 676),
+    "acsa": (1600, 400, 676),
+    "asqp": (1264, 316, 544),
+    "ssa": (1744, 249, 499),
+}
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import yaml
 
 from sentidistill.params import ParamsError
 from sentidistill.sentibench.run import load_entries, resolve_entry
-from stages import sentibench_eval
+from sentidistill.stages import sentibench_eval
 
 
 def _params(tmp_path, models, eval_=None, name="params.yaml"):

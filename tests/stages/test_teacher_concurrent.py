@@ -26,8 +26,11 @@ def _start(work: Path) -> subprocess.Popen:
     env.pop(FAILPOINT_ENV, None)
     return subprocess.Popen(
         [sys.executable, "-m", "tests.stages.teacher_child", str(work), str(EACH), "local", "2"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "child.log", "ab"), env=env,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "child.log", "ab"),
+        env=env,
+    )
 
 
 @pytest.mark.slow
@@ -70,6 +73,11 @@ def test_two_runs_writing_one_cache_at_once_lose_and_corrupt_nothing(tmp_path):
     (solo / "cache").symlink_to(shared, target_is_directory=True)
     env = {**os.environ}
     env.pop(FAILPOINT_ENV, None)
-    subprocess.run([sys.executable, "-m", "tests.stages.teacher_child", str(solo), str(TOTAL), "local", "2"],
-                   cwd=ROOT, check=True, env=env, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "tests.stages.teacher_child", str(solo), str(TOTAL), "local", "2"],
+        cwd=ROOT,
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     assert json.loads((solo / "stats.json").read_text())["generated"] == 0

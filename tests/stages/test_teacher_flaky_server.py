@@ -27,9 +27,14 @@ RETRIES = 3
 TIMEOUT_S = 0.5
 # row number -> what each attempt gets (the last action repeats)
 FAULTS = {
-    0: ["500", "500", "ok"], 1: ["429", "ok"], 2: ["timeout", "ok"], 3: ["disconnect", "ok"], 4: ["malformed", "ok"],
-    5: ["500"], 6: ["disconnect"],  # these two never succeed within the retries
-}  # fmt: skip
+    0: ["500", "500", "ok"],
+    1: ["429", "ok"],
+    2: ["timeout", "ok"],
+    3: ["disconnect", "ok"],
+    4: ["malformed", "ok"],
+    5: ["500"],
+    6: ["disconnect"],  # these two never succeed within the retries
+}
 NEVER = {5, 6}
 
 
@@ -43,22 +48,47 @@ def _plan(prompt: str, attempt: int) -> str:
 
 
 def _teacher(srv: FakeOpenAIServer, max_failed_rows: int = 0) -> TeacherParams:
-    return parse_section("teacher", {
-        "model": "fake-teacher", "chat_template": False,
-        "engine": {"backend": "openai", "openai": {
-            "base_url": srv.base_url, "model": srv.model, "timeout_s": TIMEOUT_S, "retries": RETRIES,
-            "backoff_s": 0.0, "max_concurrency": 4}},
-        "runner": "local",
-        "ray": {"object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1, "gpus_per_actor": 0, "batch_size": 4},
-        "cache": {"dir": "cache", "shard_rows": 4},
-        "max_failed_rows": max_failed_rows,
-        "sampling": {"knowdist": {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
-    }, TeacherParams)  # fmt: skip
+    return parse_section(
+        "teacher",
+        {
+            "model": "fake-teacher",
+            "chat_template": False,
+            "engine": {
+                "backend": "openai",
+                "openai": {
+                    "base_url": srv.base_url,
+                    "model": srv.model,
+                    "timeout_s": TIMEOUT_S,
+                    "retries": RETRIES,
+                    "backoff_s": 0.0,
+                    "max_concurrency": 4,
+                },
+            },
+            "runner": "local",
+            "ray": {
+                "object_store_memory_mb": 256,
+                "actors": 1,
+                "cpus_per_actor": 1,
+                "gpus_per_actor": 0,
+                "batch_size": 4,
+            },
+            "cache": {"dir": "cache", "shard_rows": 4},
+            "max_failed_rows": max_failed_rows,
+            "sampling": {"knowdist": {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0}},
+        },
+        TeacherParams,
+    )
 
 
 def _run(tmp_path, teacher):
-    return run_task(KnowDistTask(["empty"]), resolve_teacher(teacher), tmp_path / "prompts.parquet", tmp_path / "out",
-                    tmp_path / "cache", tmp_path / "stats.json")  # fmt: skip
+    return run_task(
+        KnowDistTask(["empty"]),
+        resolve_teacher(teacher),
+        tmp_path / "prompts.parquet",
+        tmp_path / "out",
+        tmp_path / "cache",
+        tmp_path / "stats.json",
+    )
 
 
 def test_flaky_server_keeps_what_succeeds_records_what_fails_and_retries_only_that(tmp_path):

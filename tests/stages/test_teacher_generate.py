@@ -33,8 +33,12 @@ def _child(work: Path, runner: str = "local", failpoint: str | None = None) -> s
         env[FAILPOINT_ENV] = failpoint
     return subprocess.Popen(
         [sys.executable, "-m", "tests.stages.teacher_child", str(work), str(N), runner, str(BATCH)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "child.log", "ab"), start_new_session=True, env=env,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "child.log", "ab"),
+        start_new_session=True,
+        env=env,
+    )
 
 
 def _sha(p: Path) -> str:

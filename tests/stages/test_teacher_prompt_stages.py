@@ -7,12 +7,12 @@ import json
 
 import polars as pl
 
-from schemas.corpus import POOL, content_id
-from schemas.teacher import DEMO_LABELS, ICLDIST_PROMPTS, KNOWDIST_PROMPTS
 from sentidistill.io import read_parquet, write_parquet
 from sentidistill.params import load_params
 from sentidistill.paths import RAW_NATINST
-from stages import icldist_prompts, knowdist_prompts
+from sentidistill.schemas.corpus import POOL, content_id
+from sentidistill.schemas.teacher import DEMO_LABELS, ICLDIST_PROMPTS, KNOWDIST_PROMPTS
+from sentidistill.stages import icldist_prompts, knowdist_prompts
 
 WORDS = "good bad food movie service phone awful great slow fast plot price screen".split()
 
@@ -39,8 +39,16 @@ def _pool(path, n, pool):
 
 def test_knowdist_prompts_stage(tmp_path):
     _pool(tmp_path / "pool.parquet", 200, "knowdist")
-    stats = knowdist_prompts.main(["--pool", str(tmp_path / "pool.parquet"), "--out", str(tmp_path / "p.parquet"),
-                                   "--metrics", str(tmp_path / "m.json")])  # fmt: skip
+    stats = knowdist_prompts.main(
+        [
+            "--pool",
+            str(tmp_path / "pool.parquet"),
+            "--out",
+            str(tmp_path / "p.parquet"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+        ]
+    )
     df = read_parquet(tmp_path / "p.parquet", KNOWDIST_PROMPTS)
     assert df.height == stats["prompts"] and json.loads((tmp_path / "m.json").read_text())["prompts"] == df.height
     assert stats["pool_texts"] == stats["skipped_too_long"] + stats["not_selected"] + stats["texts"]
@@ -51,19 +59,45 @@ def test_icldist_prompts_stage(tmp_path):
     demo = pool.head(20)
     rows = []
     for r in demo.iter_rows(named=True):
-        for task, label_set, labels in [("sentiment", "basic", ["positive"]), ("emotion", "ekman7", ["happiness"]),
-                                        ("emotion", "goemotions28", ["joy", "love"])]:  # fmt: skip
-            rows.append({"prompt_id": content_id(r["id"] + label_set), "text_id": r["id"], "domain": r["domain"],
-                         "text": r["normalized"], "task": task, "label_set": label_set, "response": str(labels),
-                         "finish_reason": "stop", "labels": labels, "parse_error": None, "label_logprobs": None})  # fmt: skip
+        for task, label_set, labels in [
+            ("sentiment", "basic", ["positive"]),
+            ("emotion", "ekman7", ["happiness"]),
+            ("emotion", "goemotions28", ["joy", "love"]),
+        ]:
+            rows.append(
+                {
+                    "prompt_id": content_id(r["id"] + label_set),
+                    "text_id": r["id"],
+                    "domain": r["domain"],
+                    "text": r["normalized"],
+                    "task": task,
+                    "label_set": label_set,
+                    "response": str(labels),
+                    "finish_reason": "stop",
+                    "labels": labels,
+                    "parse_error": None,
+                    "label_logprobs": None,
+                }
+            )
     schema = {c: pl.Utf8 for c in DEMO_LABELS.columns} | {
         "labels": pl.List(pl.Utf8),
         "label_logprobs": pl.List(pl.Float64),
     }
     write_parquet(pl.DataFrame(rows, schema=schema), tmp_path / "d.parquet", DEMO_LABELS)
-    stats = icldist_prompts.main(["--pool", str(tmp_path / "pool.parquet"), "--demo-labels", str(tmp_path / "d.parquet"),
-                                  "--natinst", str(RAW_NATINST), "--out", str(tmp_path / "p.parquet"),
-                                  "--metrics", str(tmp_path / "m.json")])  # fmt: skip
+    stats = icldist_prompts.main(
+        [
+            "--pool",
+            str(tmp_path / "pool.parquet"),
+            "--demo-labels",
+            str(tmp_path / "d.parquet"),
+            "--natinst",
+            str(RAW_NATINST),
+            "--out",
+            str(tmp_path / "p.parquet"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+        ]
+    )
     df = read_parquet(tmp_path / "p.parquet", ICLDIST_PROMPTS)
     assert df.height == stats["prompts"]
     assert stats["by_task"]["natinst"] == round(df.height * 0.2)

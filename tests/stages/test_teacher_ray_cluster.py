@@ -34,10 +34,23 @@ def cluster():
 
 def _child(work: Path, address: str, env: dict[str, str]) -> subprocess.Popen:
     env = {**env, ENGINE_CALL_LOG_ENV: str(work / "engine_calls.log")}
-    args = [str(work), str(N), "ray" if address else "local", str(BATCH), "1", "3", address,
-            WORKER_RESOURCE if address else "{}"]  # fmt: skip
-    return subprocess.Popen([sys.executable, "-m", "tests.stages.teacher_child", *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=open(work / "child.log", "ab"), env=env)  # fmt: skip
+    args = [
+        str(work),
+        str(N),
+        "ray" if address else "local",
+        str(BATCH),
+        "1",
+        "3",
+        address,
+        WORKER_RESOURCE if address else "{}",
+    ]
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.stages.teacher_child", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "child.log", "ab"),
+        env=env,
+    )
 
 
 def _log(work: Path) -> str:

@@ -32,8 +32,11 @@ def _child(work: Path, runner: str, restarts: int) -> subprocess.Popen:
     env.pop(FAILPOINT_ENV, None)
     return subprocess.Popen(
         [sys.executable, "-m", "tests.stages.teacher_child", str(work), str(N), runner, str(BATCH), "1", str(restarts)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(work / "child.log", "ab"), env=env,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "child.log", "ab"),
+        env=env,
+    )
 
 
 def _sha(p: Path) -> str:

@@ -28,8 +28,14 @@ def _run(work: Path, failpoint: str | None = None) -> int:
     if failpoint:
         env[FAILPOINT_ENV] = failpoint
     with open(work / "child.log", "ab") as log:
-        return subprocess.run([sys.executable, "-m", "tests.stages.score_child", str(work), str(N)], cwd=ROOT, env=env,
-                              stdout=log, stderr=log, timeout=600).returncode  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "tests.stages.score_child", str(work), str(N)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+            timeout=600,
+        ).returncode
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ def test_dvc_stages_declare_code_data_models_and_outputs():
         deps = set(stage["deps"])
         assert {"stages/train_student.py", "schemas/teacher.py", *TRAINING_CODE} <= deps
         assert "data/icldist/icldist_corpus.parquet" in deps
-        assert stage["cmd"] == f"python -m stages.train_student {name}"
+        assert stage["cmd"] == f"python -m sentidistill.stages.train_student {name}"
         assert "training" in stage["params"]
         assert f"models/student-{name}" in stage["outs"]
         assert f"dvclive/{name}" in stage["outs"] and "sentidistill/tracking.py" in deps  # DVCLive's log
@@ -44,7 +44,11 @@ def test_sentibench_entries_point_at_the_trained_folders():
 
 def test_cli_help():
     out = subprocess.run(
-        [sys.executable, "-m", "stages.train_student", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "sentidistill.stages.train_student", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "knowdist" in out and "icldist" in out
 

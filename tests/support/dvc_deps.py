@@ -5,30 +5,55 @@ top-level or inside a function (lazy imports count: they run when the stage need
 the packages' ``__init__`` files -- is code whose change should rerun the stage. A dep covers
 a file when it is the file or a folder above it.
 
-    python -m tests.support.dvc_deps           # list what dvc.yaml misses
-    python -m tests.support.dvc_deps --write   # add it (ruamel round trip: comments kept)
+    python -m tests.support.dvc_deps           # list what dvc.yaml misses, and code deps it need not list
+    python -m tests.support.dvc_deps --write   # add / drop them (ruamel round trip: comments kept)
+
+Module names map to folders as pyproject.toml's ``[tool.setuptools.package-dir]`` says
+(``sentidistill.schemas`` is the folder ``schemas/``), as the installed package does.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import functools
+import tomllib
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("sentidistill", "stages", "schemas")
+#: top-level import names of this repository's code
+PACKAGES = ("sentidistill",)
+
+
+@functools.cache
+def package_dirs(root: Path = ROOT) -> dict[str, str]:
+    """Package name -> folder (relative to the root), longest name first."""
+    setup = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    dirs = dict(setup.get("package-dir", {}))
+    dirs.setdefault("sentidistill", "sentidistill")
+    return dict(sorted(dirs.items(), key=lambda kv: -len(kv[0])))
 
 
 def module_file(module: str, root: Path = ROOT) -> Path | None:
     parts = module.split(".")
     if parts[0] not in PACKAGES:
         return None
-    p = root.joinpath(*parts)
+    for package, folder in package_dirs(root).items():
+        if module == package or module.startswith(package + "."):
+            rest = module.removeprefix(package).lstrip(".")
+            p = root.joinpath(folder, *(rest.split(".") if rest else []))
+            break
+    else:  # pragma: no cover - every name under PACKAGES starts with a package
+        return None
     if (p / "__init__.py").is_file():
         return p / "__init__.py"
     return p.with_suffix(".py") if p.with_suffix(".py").is_file() else None
+
+
+def _code_folders(root: Path = ROOT) -> tuple[str, ...]:
+    return tuple(sorted(set(package_dirs(root).values())))
 
 
 def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
@@ -87,10 +112,35 @@ def missing_deps(dvc_yaml: Path = ROOT / "dvc.yaml", root: Path = ROOT) -> dict[
     return out
 
 
+def extra_deps(dvc_yaml: Path = ROOT / "dvc.yaml", root: Path = ROOT) -> dict[str, list[str]]:
+    """Stage -> code deps (``.py`` files in the code folders) its command cannot run: a file that
+    no longer exists, or one outside the import closure, whose change would rerun the stage for
+    nothing."""
+    stages = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"]
+    folders = _code_folders(root)
+    out = {}
+    for name, stage in stages.items():
+        body = stage.get("do", stage)
+        files = {f.relative_to(root).as_posix() for f in closure(stage_module(body["cmd"]), root)}
+        extra = [
+            d
+            for d in body.get("deps", [])
+            if isinstance(d, str)
+            and d.endswith(".py")
+            and d.startswith(tuple(f + "/" for f in folders))
+            and d not in files
+        ]
+        if extra:
+            out[name] = extra
+    return out
+
+
 def write_missing(dvc_yaml: Path = ROOT / "dvc.yaml") -> int:
+    """Add the missing code deps and drop the extra ones; returns how many deps changed."""
     from ruamel.yaml import YAML
 
     missing = missing_deps(dvc_yaml)
+    extra = extra_deps(dvc_yaml)
     rt = YAML()
     rt.preserve_quotes = True
     rt.width = 4096
@@ -102,9 +152,13 @@ def write_missing(dvc_yaml: Path = ROOT / "dvc.yaml") -> int:
         code_end = max((i for i, d in enumerate(deps) if isinstance(d, str) and d.endswith(".py")), default=-1) + 1
         for j, f in enumerate(files):  # after the code deps, before the data deps
             deps.insert(code_end + j, f)
+    for name, files in extra.items():
+        deps = data["stages"][name].get("do", data["stages"][name])["deps"]
+        for f in files:
+            deps.remove(f)
     with dvc_yaml.open("w", encoding="utf-8") as fh:
         rt.dump(data, fh)
-    return sum(len(v) for v in missing.values())
+    return sum(len(v) for v in missing.values()) + sum(len(v) for v in extra.values())
 
 
 def main() -> None:
@@ -112,10 +166,12 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="add the missing deps to dvc.yaml")
     args = ap.parse_args()
     if args.write:
-        print(f"added {write_missing()} deps to dvc.yaml")
+        print(f"changed {write_missing()} deps of dvc.yaml")
         return
     for name, files in missing_deps().items():
-        print(f"{name}: {', '.join(files)}")
+        print(f"{name} misses: {', '.join(files)}")
+    for name, files in extra_deps().items():
+        print(f"{name} need not list: {', '.join(files)}")
 
 
 if __name__ == "__main__":

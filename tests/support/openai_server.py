@@ -150,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.headers.get("Authorization"),
                 dict(self.headers.items()),
                 body,
-            )  # fmt: skip
+            )
         )
 
     # ----------------------------------------------------------------- routing
@@ -163,8 +163,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized(None, None):
             return
         self._record(None, OK, None)
-        self._send_json(HTTPStatus.OK, {"object": "list", "data": [
-            {"id": fake.model, "object": "model", "created": 0, "owned_by": "sentidistill-tests"}]})  # fmt: skip
+        self._send_json(
+            HTTPStatus.OK,
+            {
+                "object": "list",
+                "data": [{"id": fake.model, "object": "model", "created": 0, "owned_by": "sentidistill-tests"}],
+            },
+        )
 
     def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -210,8 +215,12 @@ class _Handler(BaseHTTPRequestHandler):
         if action == HTTP_500:
             self._send_error(HTTPStatus.INTERNAL_SERVER_ERROR, "injected server error", "server_error")
         elif action == HTTP_429:
-            self._send_error(HTTPStatus.TOO_MANY_REQUESTS, "injected rate limit", "rate_limit_exceeded",
-                             {"Retry-After": RETRY_AFTER_S})  # fmt: skip
+            self._send_error(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                "injected rate limit",
+                "rate_limit_exceeded",
+                {"Retry-After": RETRY_AFTER_S},
+            )
         elif action == MALFORMED:
             self._send(HTTPStatus.OK, MALFORMED_BODY)
         elif action == DISCONNECT:
@@ -302,14 +311,23 @@ class FakeOpenAIServer:
         usage = {"prompt_tokens": n_tokens(prompt), "completion_tokens": n_tokens(text)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if chat:
-            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text},
-                                      "finish_reason": "stop"}  # fmt: skip
+            choice: dict[str, Any] = {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
             kind = "chat.completion"
         else:
             choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}
             kind = "text_completion"
-        return {"id": f"fake-{hashlib.sha1(prompt.encode()).hexdigest()[:12]}", "object": kind, "created": 0,
-                "model": self.model, "choices": [choice], "usage": usage}  # fmt: skip
+        return {
+            "id": f"fake-{hashlib.sha1(prompt.encode()).hexdigest()[:12]}",
+            "object": kind,
+            "created": 0,
+            "model": self.model,
+            "choices": [choice],
+            "usage": usage,
+        }
 
     # ------------------------------------------------------------- inspection
     @property
@@ -351,8 +369,12 @@ class FakeOpenAIServer:
         httpd = _HTTPServer((HOST, 0), _Handler)  # port 0: the OS picks a free ephemeral port
         httpd.fake = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": POLL_INTERVAL_S},
-                                        name=f"fake-openai-{self.port}", daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": POLL_INTERVAL_S},
+            name=f"fake-openai-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -370,8 +392,9 @@ class FakeOpenAIServer:
     def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 

@@ -90,11 +90,25 @@ def two_node_cluster() -> Iterator[Cluster]:
     env.pop(FAILPOINT_ENV, None)
     port = _free_port()
     tmp = tempfile.mkdtemp(prefix="rc", dir="/tmp")  # short: Ray's socket paths have a length limit
-    head = ["start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1",
-            '--resources={"head_node": 1}', "--include-dashboard=false", f"--temp-dir={tmp}",
-            f"--object-store-memory={OBJECT_STORE_BYTES}", "--disable-usage-stats"]  # fmt: skip
-    worker = ["start", f"--address=127.0.0.1:{port}", "--num-cpus=2", f"--resources={WORKER_RESOURCE}",
-              f"--object-store-memory={OBJECT_STORE_BYTES}"]  # fmt: skip
+    head = [
+        "start",
+        "--head",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        "--num-cpus=1",
+        '--resources={"head_node": 1}',
+        "--include-dashboard=false",
+        f"--temp-dir={tmp}",
+        f"--object-store-memory={OBJECT_STORE_BYTES}",
+        "--disable-usage-stats",
+    ]
+    worker = [
+        "start",
+        f"--address=127.0.0.1:{port}",
+        "--num-cpus=2",
+        f"--resources={WORKER_RESOURCE}",
+        f"--object-store-memory={OBJECT_STORE_BYTES}",
+    ]
     cluster = Cluster(f"127.0.0.1:{port}", env, tag, worker)
     try:
         ray(head, env)

@@ -61,8 +61,10 @@ def test_ok_completion_is_a_function_of_the_prompt(fake_openai_server):
 
 
 def test_ok_chat_completion_answers_the_last_user_message(fake_openai_server):
-    body = {"model": DEFAULT_MODEL, "messages": [{"role": "system", "content": "be brief"},
-                                                 {"role": "user", "content": "hello"}]}  # fmt: skip
+    body = {
+        "model": DEFAULT_MODEL,
+        "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}],
+    }
     status, _, out = post(f"{fake_openai_server.base_url}/chat/completions", body)
     assert status == 200 and out["choices"][0]["message"]["content"] == answer_for("hello")
     assert out["choices"][0]["finish_reason"] == "stop" and fake_openai_server.requests[-1].prompt == "hello"
@@ -113,8 +115,9 @@ def test_close_does_not_wait_for_a_sleeping_timeout():
 
 def test_disconnect_sends_half_the_promised_body():
     with FakeOpenAIServer(plan={"CUT": ["disconnect", "ok"]}) as srv:
-        req = urllib.request.Request(f"{srv.base_url}/completions", method="POST",
-                                     data=json.dumps({"prompt": "CUT"}).encode())  # fmt: skip
+        req = urllib.request.Request(
+            f"{srv.base_url}/completions", method="POST", data=json.dumps({"prompt": "CUT"}).encode()
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             promised = int(resp.headers["Content-Length"])
             with pytest.raises(http.client.IncompleteRead) as info:
@@ -125,8 +128,9 @@ def test_disconnect_sends_half_the_promised_body():
 
 def test_malformed_is_a_200_that_is_not_json():
     with FakeOpenAIServer(plan={"BAD": ["malformed", "ok"]}) as srv:
-        req = urllib.request.Request(f"{srv.base_url}/completions", method="POST",
-                                     data=json.dumps({"prompt": "BAD"}).encode())  # fmt: skip
+        req = urllib.request.Request(
+            f"{srv.base_url}/completions", method="POST", data=json.dumps({"prompt": "BAD"}).encode()
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert resp.status == 200 and resp.read() == MALFORMED_BODY
         with pytest.raises(json.JSONDecodeError):

@@ -9,11 +9,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from schemas.corpus import CORPUS_CLEAN, POOL, content_id
 from sentidistill.classifier.config import LabelParams
 from sentidistill.engines.base import Engine, Generation
 from sentidistill.io import write_parquet
 from sentidistill.params import load_params, parse_section
+from sentidistill.schemas.corpus import CORPUS_CLEAN, POOL, content_id
 from tests.sentidistill.teacher.conftest import teacher_params
 
 LABELS = ["negative", "neutral", "positive"]
@@ -75,11 +75,19 @@ WORDS = ["awful", "great", "sarcasm", "riddle", "plain"]
 
 def make_corpus(root, n=40, domains=("imdb", "twitter", "yelp", "amazon")):
     texts = [f"this {WORDS[i % len(WORDS)]} text number {i} " + "x" * (i % 5) for i in range(n)]
-    df = pl.DataFrame({
-        "row": list(range(n)), "id": [content_id(t) for t in texts],
-        "domain": [domains[i % len(domains)] for i in range(n)], "source": ["s"] * n, "origin": ["o"] * n,
-        "file": ["f.jsonl"] * n, "line": list(range(1, n + 1)), "text": texts, "normalized": texts,
-    })  # fmt: skip
+    df = pl.DataFrame(
+        {
+            "row": list(range(n)),
+            "id": [content_id(t) for t in texts],
+            "domain": [domains[i % len(domains)] for i in range(n)],
+            "source": ["s"] * n,
+            "origin": ["o"] * n,
+            "file": ["f.jsonl"] * n,
+            "line": list(range(1, n + 1)),
+            "text": texts,
+            "normalized": texts,
+        }
+    )
     write_parquet(df, root / "clean.parquet", CORPUS_CLEAN)
     pool = df.head(4).with_columns(pl.lit("knowdist").alias("pool"), pl.int_range(4, dtype=pl.Int64).alias("pool_rank"))
     write_parquet(pool, root / "knowdist_pool.parquet", POOL)
@@ -94,6 +102,8 @@ def label_params(**over) -> LabelParams:
 
 
 def classifier_teacher(**over):
-    samp = {c: {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0}
-            for c in ("knowdist", "icldist", "icldist_demo_labels", "classifier_labels")}  # fmt: skip
+    samp = {
+        c: {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0}
+        for c in ("knowdist", "icldist", "icldist_demo_labels", "classifier_labels")
+    }
     return teacher_params(sampling=samp, **over)

@@ -53,8 +53,10 @@ def test_params_check_the_mapping_against_the_dataset():
     base = dict(load_params()["classifier"]["eval"])
     ok = parse_section("classifier.eval", base, ClassifierEvalParams)
     assert ok.datasets["sst2"] == BINARY and "neutral" in ok.datasets["twitter"]
-    for bad, msg in [({"sst2": {"negative": "negative"}}, "no classifier label maps to"),
-                     ({"sst2": {**BINARY, "neutral": "neutral"}}, "not labels of sst2"),
-                     ({"atsa": BINARY}, "not a SentiBench classification dataset")]:  # fmt: skip
+    for bad, msg in [
+        ({"sst2": {"negative": "negative"}}, "no classifier label maps to"),
+        ({"sst2": {**BINARY, "neutral": "neutral"}}, "not labels of sst2"),
+        ({"atsa": BINARY}, "not a SentiBench classification dataset"),
+    ]:
         with pytest.raises(ParamsError, match=msg):
             parse_section("classifier.eval", {**base, "datasets": bad}, ClassifierEvalParams)

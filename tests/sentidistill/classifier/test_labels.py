@@ -8,10 +8,10 @@ import json
 import polars as pl
 import pytest
 
-from schemas.classifier import labels_schema
 from sentidistill.classifier.labels import run_labels, select_texts
 from sentidistill.classifier.soft import SoftLabelsUnavailable
 from sentidistill.io import read_parquet
+from sentidistill.schemas.classifier import labels_schema
 from sentidistill.teacher.resolve import resolve_teacher
 from tests.sentidistill.classifier.conftest import LABELS, JsonTeacher, classifier_teacher, label_params, make_corpus
 from tests.sentidistill.teacher.conftest import IDENTITY
@@ -19,11 +19,16 @@ from tests.sentidistill.teacher.conftest import IDENTITY
 
 def _run(tmp_path, params, **kw):
     return run_labels(
-        resolve_teacher(classifier_teacher(), identity=IDENTITY, templater=False), params,
-        clean_path=tmp_path / "clean.parquet", pool_paths=[tmp_path / "knowdist_pool.parquet"],
-        out_path=tmp_path / "labels.parquet", cache_root=tmp_path / "cache", metrics_path=tmp_path / "m.json",
-        engine_factory=JsonTeacher, **kw,
-    )  # fmt: skip
+        resolve_teacher(classifier_teacher(), identity=IDENTITY, templater=False),
+        params,
+        clean_path=tmp_path / "clean.parquet",
+        pool_paths=[tmp_path / "knowdist_pool.parquet"],
+        out_path=tmp_path / "labels.parquet",
+        cache_root=tmp_path / "cache",
+        metrics_path=tmp_path / "m.json",
+        engine_factory=JsonTeacher,
+        **kw,
+    )
 
 
 def test_select_texts_is_balanced_disjoint_and_accounted(tmp_path):
@@ -80,8 +85,15 @@ def test_hard_labels_only_and_openai_refusal(tmp_path, json_teacher):
     assert pl.read_parquet(tmp_path / "labels.parquet")["soft_probs"].null_count() == 20
     with pytest.raises(SoftLabelsUnavailable, match="soft_labels: false"):
         openai = resolve_teacher(classifier_teacher(engine={"backend": "openai"}), identity=IDENTITY, templater=False)
-        run_labels(openai, label_params(), clean_path=tmp_path / "clean.parquet", pool_paths=[],
-                   out_path=tmp_path / "x.parquet", cache_root=tmp_path / "c", metrics_path=tmp_path / "x.json")  # fmt: skip
+        run_labels(
+            openai,
+            label_params(),
+            clean_path=tmp_path / "clean.parquet",
+            pool_paths=[],
+            out_path=tmp_path / "x.parquet",
+            cache_root=tmp_path / "c",
+            metrics_path=tmp_path / "x.json",
+        )
 
 
 def test_method_score_labels_every_text_with_its_probabilities(tmp_path, json_teacher):

@@ -38,24 +38,32 @@ def _jsonl(path, lines):
 
 
 def test_jsonl_bad_lines_are_kept_with_reasons(tmp_path):
-    src = _jsonl(tmp_path / "in.jsonl", [
-        '{"id": 1, "text": "good food"}',
-        "",
-        '{"id": 2, "text": "   "}',
-        "{not json",
-        '{"id": 3}',
-        '{"id": 4, "text": 42}',
-        "   ",
-        '["a list"]',
-        '{"id": 5, "text": "bad service", "extra": {"nested": [1, 2]}}',
-    ])  # fmt: skip
+    src = _jsonl(
+        tmp_path / "in.jsonl",
+        [
+            '{"id": 1, "text": "good food"}',
+            "",
+            '{"id": 2, "text": "   "}',
+            "{not json",
+            '{"id": 3}',
+            '{"id": 4, "text": 42}',
+            "   ",
+            '["a list"]',
+            '{"id": 5, "text": "bad service", "extra": {"nested": [1, 2]}}',
+        ],
+    )
     clf = FakeClassifier()
     s = predict_file("fake", src, tmp_path / "out.jsonl", classifier=clf)
     rows = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert len(rows) == s["rows"] == 7 and s["blank_lines"] == 2 and s["bad_lines"] == 2
     assert [r["input_line"] for r in rows] == [1, 3, 4, 5, 6, 8, 9]
-    assert [r["pred_error"] for r in rows][1:6] == ["empty_text", rows[2]["pred_error"], "missing_text",
-                                                    "non_string_text", rows[5]["pred_error"]]  # fmt: skip
+    assert [r["pred_error"] for r in rows][1:6] == [
+        "empty_text",
+        rows[2]["pred_error"],
+        "missing_text",
+        "non_string_text",
+        rows[5]["pred_error"],
+    ]
     assert rows[2]["pred_error"].startswith("bad_json") and rows[2]["input_raw"] == "{not json"
     assert rows[5]["pred_error"].startswith("bad_json") and "not an object" in rows[5]["pred_error"]
     assert (rows[0]["pred_label"], rows[6]["pred_label"]) == ("positive", "negative")
@@ -126,8 +134,9 @@ def test_a_missing_local_model_names_the_stage_that_builds_it(tmp_path, monkeypa
     from sentidistill.classifier.predict import missing_local_model
 
     (tmp_path / "models").mkdir()
-    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(
-        {"stages": {"classifier_train": {"cmd": "x", "outs": ["models/classifier-student"]}}}))  # fmt: skip
+    (tmp_path / "dvc.yaml").write_text(
+        yaml.safe_dump({"stages": {"classifier_train": {"cmd": "x", "outs": ["models/classifier-student"]}}})
+    )
     monkeypatch.chdir(tmp_path)
     msg = missing_local_model("models/classifier-student", tmp_path)
     assert msg == "model folder models/classifier-student does not exist: build it with `dvc repro classifier_train`"

@@ -7,10 +7,10 @@ import json
 
 import polars as pl
 
-from schemas.classifier import PREDICTIONS
 from sentidistill.classifier.evaluate import STUDENT, UNTRAINED
 from sentidistill.classifier.report import build_comparison, run_report
 from sentidistill.io import write_json, write_parquet
+from sentidistill.schemas.classifier import PREDICTIONS
 
 
 def _encoder_preds(path):
@@ -19,8 +19,17 @@ def _encoder_preds(path):
         for ex in "abcdef":
             gold = "positive" if ex in "ace" else "negative"
             pred = gold if ex in right else ("negative" if gold == "positive" else "positive")
-            rows.append({"model": model, "dataset": "sst2", "example_id": ex, "gold": gold, "prediction": pred,
-                         "probs": [0.5, 0.0, 0.5], "dataset_scores": [0.5, 0.5]})  # fmt: skip
+            rows.append(
+                {
+                    "model": model,
+                    "dataset": "sst2",
+                    "example_id": ex,
+                    "gold": gold,
+                    "prediction": pred,
+                    "probs": [0.5, 0.0, 0.5],
+                    "dataset_scores": [0.5, 0.5],
+                }
+            )
     df = pl.DataFrame(rows)
     write_parquet(df, path, PREDICTIONS)
     return df
@@ -41,11 +50,22 @@ def _llm(eval_dir, entry, preds_by_seed):
 def test_matched_examples_seed_means_and_missing(tmp_path):
     preds = _encoder_preds(tmp_path / "p.parquet")
     # the LLMs saw examples a, b (+ c for the teacher only): matched = {a, b}
-    _llm(tmp_path / "ev", "teacher", {0: {"a": "positive", "b": "negative", "c": "positive"},
-                                      1: {"a": "positive", "b": "positive", "c": "positive"}})  # fmt: skip
+    _llm(
+        tmp_path / "ev",
+        "teacher",
+        {
+            0: {"a": "positive", "b": "negative", "c": "positive"},
+            1: {"a": "positive", "b": "positive", "c": "positive"},
+        },
+    )
     _llm(tmp_path / "ev", "base-student", {0: {"a": "positive", "b": "positive"}})
-    comp = build_comparison(encoder_preds=preds, datasets=["sst2", "imdb"], compare=["teacher", "base-student", "gone"],
-                            eval_dir=tmp_path / "ev", student_name="mini")  # fmt: skip
+    comp = build_comparison(
+        encoder_preds=preds,
+        datasets=["sst2", "imdb"],
+        compare=["teacher", "base-student", "gone"],
+        eval_dir=tmp_path / "ev",
+        student_name="mini",
+    )
     assert comp["matched_n"] == {"sst2": 2} and comp["matched_datasets"] == ["sst2"]
     m = comp["matched"]
     # teacher: seed 0 perfect (100), seed 1 predicts positive twice (macro-F1 over {positive, negative} = 1/3)
@@ -62,23 +82,59 @@ def test_run_report_writes_report_metrics_and_exported_card(tmp_path):
     student = tmp_path / "student"
     student.mkdir()
     (student / "config.json").write_text("{}")
-    summary = {"base_model": "all-minilm-l6-v2", "teacher": ["fake:t@0"], "labels": ["negative", "neutral", "positive"],
-               "label_type": "hard", "git_revision": "abc",
-               "data": {"teacher_rows": 10, "used": 8, "train": 6, "heldout": 2, "excluded_parse_failed": {"no_json": 2},
-                        "train_by_label": {"negative": 3, "positive": 3}, "by_domain": {"imdb": 8},
-                        "truncated_texts": {"train": 0, "max_length": 128}},
-               "hyperparameters": {"epochs": 1}, "training": {"epochs_run": 1, "global_step": 2, "best_epoch": 1,
-               "best_metric": "macro_f1", "early_stopped": False, "train_seconds": 1.0},
-               "heldout": {"n": 2, "macro_f1": 1.0, "accuracy": 1.0}}  # fmt: skip
+    summary = {
+        "base_model": "all-minilm-l6-v2",
+        "teacher": ["fake:t@0"],
+        "labels": ["negative", "neutral", "positive"],
+        "label_type": "hard",
+        "git_revision": "abc",
+        "data": {
+            "teacher_rows": 10,
+            "used": 8,
+            "train": 6,
+            "heldout": 2,
+            "excluded_parse_failed": {"no_json": 2},
+            "train_by_label": {"negative": 3, "positive": 3},
+            "by_domain": {"imdb": 8},
+            "truncated_texts": {"train": 0, "max_length": 128},
+        },
+        "hyperparameters": {"epochs": 1},
+        "training": {
+            "epochs_run": 1,
+            "global_step": 2,
+            "best_epoch": 1,
+            "best_metric": "macro_f1",
+            "early_stopped": False,
+            "train_seconds": 1.0,
+        },
+        "heldout": {"n": 2, "macro_f1": 1.0, "accuracy": 1.0},
+    }
     write_json(student / "training_summary.json", summary)
-    write_json(tmp_path / "labels.json", {"rows": 10, "labeled": 8, "parse_failed": 2, "parse_errors": {"no_json": 2},
-                                          "soft_labels": {"enabled": False}, "throughput": {}})  # fmt: skip
+    write_json(
+        tmp_path / "labels.json",
+        {
+            "rows": 10,
+            "labeled": 8,
+            "parse_failed": 2,
+            "parse_errors": {"no_json": 2},
+            "soft_labels": {"enabled": False},
+            "throughput": {},
+        },
+    )
     comp = run_report(
-        datasets=["sst2"], compare=["teacher"], student_name="mini", predictions_path=tmp_path / "p.parquet",
-        eval_dir=tmp_path / "none", eval_metrics_path=tmp_path / "nope.json", labels_metrics_path=tmp_path / "labels.json",
-        train_metrics_path=student / "training_summary.json", student_dir=student, report_path=tmp_path / "r.md",
-        metrics_path=tmp_path / "c.json", export_dir=tmp_path / "export",
-    )  # fmt: skip
+        datasets=["sst2"],
+        compare=["teacher"],
+        student_name="mini",
+        predictions_path=tmp_path / "p.parquet",
+        eval_dir=tmp_path / "none",
+        eval_metrics_path=tmp_path / "nope.json",
+        labels_metrics_path=tmp_path / "labels.json",
+        train_metrics_path=student / "training_summary.json",
+        student_dir=student,
+        report_path=tmp_path / "r.md",
+        metrics_path=tmp_path / "c.json",
+        export_dir=tmp_path / "export",
+    )
     md = (tmp_path / "r.md").read_text()
     assert "_No LLM predictions to compare with._" in md and "`teacher`: no" in md
     assert "**failed to parse: 2** (no_json: 2)" in md and "| mini (encoder student) | 82.86" in md

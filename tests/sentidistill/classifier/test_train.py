@@ -9,7 +9,6 @@ import math
 import polars as pl
 import pytest
 
-from schemas.classifier import labels_schema
 from sentidistill.classifier.config import TrainParams
 from sentidistill.classifier.train import (
     NotEnoughLabelsError,
@@ -21,6 +20,7 @@ from sentidistill.classifier.train import (
 )
 from sentidistill.io import write_parquet
 from sentidistill.params import load_params, parse_section
+from sentidistill.schemas.classifier import labels_schema
 from tests.sentidistill.classifier.conftest import LABELS, label_params
 
 POS = [
@@ -55,16 +55,39 @@ def labels_table(extra_failed: int = 2, soft: bool = True) -> pl.DataFrame:
     for i, (t, lab) in enumerate(texts):
         lid = LABELS.index(lab) if lab else None
         probs = [0.8 if j == lid else 0.1 for j in range(3)] if (lab and soft and i % 5) else None
-        rows.append({
-            "prompt_id": f"{i:016x}", "text_id": f"t{i}", "domain": ["imdb", "yelp"][i % 2], "text": t,
-            "user_message": f"Label: {t}", "key": f"{i:064x}", "engine": "fake:teacher@000", "response": "{...}",
-            "finish_reason": "stop", "n_completion_tokens": 10, "flag": None, "label": lab,
-            "label_id": lid, "raw_label": lab, "rationale": "because" if lab else None,
-            "parse_method": "json" if lab else None, "parse_error": None if lab else "no_json", "soft_probs": probs,
-        })  # fmt: skip
-    schema = {"n_completion_tokens": pl.Int64, "label_id": pl.Int64, "soft_probs": pl.List(pl.Float64),
-              "flag": pl.Utf8, "label": pl.Utf8, "raw_label": pl.Utf8, "rationale": pl.Utf8,
-              "parse_method": pl.Utf8, "parse_error": pl.Utf8}  # fmt: skip
+        rows.append(
+            {
+                "prompt_id": f"{i:016x}",
+                "text_id": f"t{i}",
+                "domain": ["imdb", "yelp"][i % 2],
+                "text": t,
+                "user_message": f"Label: {t}",
+                "key": f"{i:064x}",
+                "engine": "fake:teacher@000",
+                "response": "{...}",
+                "finish_reason": "stop",
+                "n_completion_tokens": 10,
+                "flag": None,
+                "label": lab,
+                "label_id": lid,
+                "raw_label": lab,
+                "rationale": "because" if lab else None,
+                "parse_method": "json" if lab else None,
+                "parse_error": None if lab else "no_json",
+                "soft_probs": probs,
+            }
+        )
+    schema = {
+        "n_completion_tokens": pl.Int64,
+        "label_id": pl.Int64,
+        "soft_probs": pl.List(pl.Float64),
+        "flag": pl.Utf8,
+        "label": pl.Utf8,
+        "raw_label": pl.Utf8,
+        "rationale": pl.Utf8,
+        "parse_method": pl.Utf8,
+        "parse_error": pl.Utf8,
+    }
     df = pl.DataFrame(rows, schema_overrides=schema)
     return labels_schema(LABELS).validate(df)
 
@@ -150,11 +173,27 @@ def test_train_on_a_handful_of_rows_saves_a_standard_hf_folder(tmp_path, minilm_
     from sentidistill.classifier.train import train_classifier
 
     write_parquet(labels_table(), tmp_path / "labels.parquet", labels_schema(LABELS))
-    params = train_params(base_model=str(minilm_dir), label_type=label_type, epochs=3, batch_size=4, max_length=32,
-                          inference_max_length=64, heldout_fraction=0.25, early_stopping_patience=1, threads=1)  # fmt: skip
+    params = train_params(
+        base_model=str(minilm_dir),
+        label_type=label_type,
+        epochs=3,
+        batch_size=4,
+        max_length=32,
+        inference_max_length=64,
+        heldout_fraction=0.25,
+        early_stopping_patience=1,
+        threads=1,
+    )
     out = tmp_path / "model"
-    s = train_classifier(tmp_path / "labels.parquet", params, label_params(), out_dir=out,
-                         metrics_path=tmp_path / "m.json", work_dir=tmp_path / "work", git_rev="test")  # fmt: skip
+    s = train_classifier(
+        tmp_path / "labels.parquet",
+        params,
+        label_params(),
+        out_dir=out,
+        metrics_path=tmp_path / "m.json",
+        work_dir=tmp_path / "work",
+        git_rev="test",
+    )
     model = AutoModelForSequenceClassification.from_pretrained(out)
     assert model.config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
     assert model.config.label2id == {"negative": 0, "neutral": 1, "positive": 2}
@@ -178,5 +217,11 @@ def test_soft_label_type_without_soft_labels_says_what_to_set(tmp_path):
 
     write_parquet(labels_table(soft=False), tmp_path / "labels.parquet", labels_schema(LABELS))
     with pytest.raises(ValueError, match="soft_labels: true"):
-        train_classifier(tmp_path / "labels.parquet", train_params(label_type="soft"), label_params(), out_dir=tmp_path / "o",
-                         metrics_path=tmp_path / "m.json", work_dir=tmp_path / "w")  # fmt: skip
+        train_classifier(
+            tmp_path / "labels.parquet",
+            train_params(label_type="soft"),
+            label_params(),
+            out_dir=tmp_path / "o",
+            metrics_path=tmp_path / "m.json",
+            work_dir=tmp_path / "w",
+        )

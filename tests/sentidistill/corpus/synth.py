@@ -15,8 +15,11 @@ from sentidistill.corpus.normalize import NormalizeParams
 from sentidistill.corpus.pools import PoolsParams
 
 # A vocabulary large enough that independent random texts share (almost) no 3-word shingles.
-VOCAB = [f"{a}{b}" for a in ("lo", "ra", "mi", "te", "su", "ka", "no", "pe") for b in
-         ("vel", "ment", "ing", "ous", "ade", "ist", "ory", "ify", "ble", "ure", "ance", "ward")]  # fmt: skip
+VOCAB = [
+    f"{a}{b}"
+    for a in ("lo", "ra", "mi", "te", "su", "ka", "no", "pe")
+    for b in ("vel", "ment", "ing", "ous", "ade", "ist", "ory", "ify", "ble", "ure", "ance", "ward")
+]
 
 # Small batches and blocks so the batched code paths run several iterations on tiny data.
 MINHASH = MinHashParams(shingle_size=3, num_perm=128, threshold=0.7, seed=1, batch_texts=5, chunk_shingles=64)

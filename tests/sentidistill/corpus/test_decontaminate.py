@@ -3,9 +3,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from schemas.corpus import CORPUS_CLEAN, CORPUS_CONTAMINATED
 from sentidistill.corpus.decontaminate import decontaminate, load_sentibench_texts
 from sentidistill.corpus.ingest import ingest
+from sentidistill.schemas.corpus import CORPUS_CLEAN, CORPUS_CONTAMINATED
 
 from .synth import decontam_params, ingest_params, row, text, write_jsonl, write_sentibench
 

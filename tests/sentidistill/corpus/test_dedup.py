@@ -3,10 +3,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES
 from sentidistill.corpus.accounting import AccountingError
 from sentidistill.corpus.dedup import deduplicate, exact_duplicates
 from sentidistill.corpus.ingest import ingest
+from sentidistill.schemas.corpus import CORPUS_DEDUPLICATED, CORPUS_DUPLICATES
 
 from .synth import dedup_params, ingest_params, row, text, write_jsonl
 

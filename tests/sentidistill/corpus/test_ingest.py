@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED, REJECT_REASONS, content_id
 from sentidistill.corpus.ingest import IngestParams, SourceSpec, count_lines, ingest, run_ingest
 from sentidistill.params import ParamsError, parse_section
+from sentidistill.schemas.corpus import CORPUS_NORMALIZED, CORPUS_REJECTED, REJECT_REASONS, content_id
 
 from .synth import ingest_params, row, text, write_jsonl
 

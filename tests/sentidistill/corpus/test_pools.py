@@ -3,8 +3,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from schemas.corpus import POOL, content_id
 from sentidistill.corpus.pools import PoolSizeError, balanced_quotas, sample_pools
+from sentidistill.schemas.corpus import POOL, content_id
 
 from .synth import pools_params
 
@@ -14,8 +14,18 @@ def clean_corpus(sizes: dict[str, int]) -> pl.DataFrame:
     for domain, n in sizes.items():
         for i in range(n):
             t = f"{domain} text number {i}"
-            rows.append({"id": content_id(t), "domain": domain, "source": f"src_{domain}", "origin": f"o{len(rows)}",
-                         "file": f"{domain}.jsonl", "line": i + 1, "text": t, "normalized": t})  # fmt: skip
+            rows.append(
+                {
+                    "id": content_id(t),
+                    "domain": domain,
+                    "source": f"src_{domain}",
+                    "origin": f"o{len(rows)}",
+                    "file": f"{domain}.jsonl",
+                    "line": i + 1,
+                    "text": t,
+                    "normalized": t,
+                }
+            )
     return pl.DataFrame(rows).with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
 
 

@@ -31,8 +31,23 @@ def openai_server(tmp_path_factory):
 
     gguf = model_paths("smollm2-135m-instruct").gguf_path
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-           "--port", str(port), "--n_threads", "1", "--n_ctx", "2048", "--model_alias", "smollm2"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_threads",
+        "1",
+        "--n_ctx",
+        "2048",
+        "--model_alias",
+        "smollm2",
+    ]
     log = tmp_path_factory.mktemp("server") / "server.log"
     fh = open(log, "wb")  # a file, not a pipe: llama.cpp logs a lot and a full pipe would block it
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)

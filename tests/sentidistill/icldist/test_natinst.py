@@ -9,12 +9,15 @@ from tests.paper import golden
 def _task(name, n):
     return {
         "Definition": [f"Answer yes or no for {name}."],
-        "Positive Examples": [{"input": "Is it?", "output": "Yes", "explanation": "e"},
-                              {"input": "Is it not?", "output": "No", "explanation": "e"},
-                              {"input": "third", "output": "Yes", "explanation": "e"}],
-        "Instances": [{"id": f"{name}-{i}", "input": f"Question {i}?", "output": ["Yes" if i % 2 else "No"]}
-                      for i in range(n)],
-    }  # fmt: skip
+        "Positive Examples": [
+            {"input": "Is it?", "output": "Yes", "explanation": "e"},
+            {"input": "Is it not?", "output": "No", "explanation": "e"},
+            {"input": "third", "output": "Yes", "explanation": "e"},
+        ],
+        "Instances": [
+            {"id": f"{name}-{i}", "input": f"Question {i}?", "output": ["Yes" if i % 2 else "No"]} for i in range(n)
+        ],
+    }
 
 
 @pytest.fixture

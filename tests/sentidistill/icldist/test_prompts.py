@@ -18,53 +18,113 @@ from sentidistill.icldist.prompts import (
 from tests.paper import golden, paper_text
 
 EKMAN = ["happiness", "sad", "fear", "anger", "surprise", "disgust", "neutral"]
-GOEMO = ["neutral", "curiosity", "confusion", "amusement", "gratitude", "admiration", "pride", "approval",
-         "realization", "surprise", "excitement", "joy", "relief", "caring", "optimism", "desire", "love", "fear",
-         "nervousness", "grief", "sadness", "remorse", "disapproval", "disappointment", "anger", "annoyance",
-         "embarrassment", "disgust"]  # fmt: skip
+GOEMO = [
+    "neutral",
+    "curiosity",
+    "confusion",
+    "amusement",
+    "gratitude",
+    "admiration",
+    "pride",
+    "approval",
+    "realization",
+    "surprise",
+    "excitement",
+    "joy",
+    "relief",
+    "caring",
+    "optimism",
+    "desire",
+    "love",
+    "fear",
+    "nervousness",
+    "grief",
+    "sadness",
+    "remorse",
+    "disapproval",
+    "disappointment",
+    "anger",
+    "annoyance",
+    "embarrassment",
+    "disgust",
+]
 
 
 def formats(**kw):
     base = dict(
-        label_words={"basic": ["positive", "negative", "neutral"], "signed": ["+1", "-1", "0"],
-                     "abbreviated": ["POS", "NEG", "NEU"], "casual": ["good", "bad", "ok"]},
+        label_words={
+            "basic": ["positive", "negative", "neutral"],
+            "signed": ["+1", "-1", "0"],
+            "abbreviated": ["POS", "NEG", "NEU"],
+            "casual": ["good", "bad", "ok"],
+        },
         diversify_label_words=True,
         taxonomies={"ekman7": EKMAN, "goemotions28": GOEMO},
         taxonomy_aliases={"ekman7": {"sadness": "sad"}},
         diversify_taxonomies=True,
         minimized_instruction=True,
         minimized_instruction_prob=0.25,
-    )  # fmt: skip
+    )
     return FormatParams(**{**base, **kw})
 
 
 # Tables 11-12 with their one demonstration (texts cut with "..." as printed)
 GOLDEN_CASES = [
-    ("sentiment_basic", "sentiment", ["positive", "negative", "neutral"], "full",
-     "I bought this because I wanted to control the amount of oil I was using. I read the other reviews and the ...",
-     "neutral",
-     "A fabulous social commentary is illustrated between the lines that you can enjoy privately in your mind while ..."),
-    ("sentiment_lw_signed", "sentiment", ["+1", "-1", "0"], "full",
-     "I bought this because I wanted to control the amount of oil I was using. I read the other reviews and the ...",
-     "0",
-     "If your planting several rows of garden veggies, ie: corn beans, etc, this is a great time saver. You must make ..."),
-    ("sentiment_mi", "sentiment", ["positive", "negative", "neutral"], "minimized",
-     "I couldn't use this cable. But it is not the fault of the cable. I ordered it to use with my new kodak printer. I ...",
-     "neutral",
-     "This is a good family game, easy to learn, and straightforward to play. Also helpful in teaching US geography ..."),
-    ("emotion_basic", "emotion", EKMAN, "full",
-     "I just received a pair 38x30 VIP and they were a bit loose around the waste, and the legging was long enough ...",
-     "['disgust', 'neutral', 'sadness']",
-     "First, the title is misleading. One might expect a book called Stumbling on happiness provide ..."),
-    ("emotion_lt_goemotions", "emotion", GOEMO, "full",
-     "Let me start by saying that I have read as many Agatha Christie books as I possibly could. Sad Cypress ...",
-     "['curiosity', 'admiration', 'surprise', 'disappointment', 'disapproval']",
-     "I put this in my Garage and the humidity that comes out of the end is good for the wood in this kind of ..."),
-    ("emotion_mi", "emotion", EKMAN, "minimized",
-     "I really don't get how this game got such good ratings. My only guess is that people just like game of ...",
-     "['disgust', 'neutral', 'anger']",
-     "This wonderful allegory is highly entertaining for a young person and deeply inspiring for an adult who is ..."),
-]  # fmt: skip
+    (
+        "sentiment_basic",
+        "sentiment",
+        ["positive", "negative", "neutral"],
+        "full",
+        "I bought this because I wanted to control the amount of oil I was using. I read the other reviews and the ...",
+        "neutral",
+        "A fabulous social commentary is illustrated between the lines that you can enjoy privately in your mind while ...",
+    ),
+    (
+        "sentiment_lw_signed",
+        "sentiment",
+        ["+1", "-1", "0"],
+        "full",
+        "I bought this because I wanted to control the amount of oil I was using. I read the other reviews and the ...",
+        "0",
+        "If your planting several rows of garden veggies, ie: corn beans, etc, this is a great time saver. You must make ...",
+    ),
+    (
+        "sentiment_mi",
+        "sentiment",
+        ["positive", "negative", "neutral"],
+        "minimized",
+        "I couldn't use this cable. But it is not the fault of the cable. I ordered it to use with my new kodak printer. I ...",
+        "neutral",
+        "This is a good family game, easy to learn, and straightforward to play. Also helpful in teaching US geography ...",
+    ),
+    (
+        "emotion_basic",
+        "emotion",
+        EKMAN,
+        "full",
+        "I just received a pair 38x30 VIP and they were a bit loose around the waste, and the legging was long enough ...",
+        "['disgust', 'neutral', 'sadness']",
+        "First, the title is misleading. One might expect a book called Stumbling on happiness provide ...",
+    ),
+    (
+        "emotion_lt_goemotions",
+        "emotion",
+        GOEMO,
+        "full",
+        "Let me start by saying that I have read as many Agatha Christie books as I possibly could. Sad Cypress ...",
+        "['curiosity', 'admiration', 'surprise', 'disappointment', 'disapproval']",
+        "I put this in my Garage and the humidity that comes out of the end is good for the wood in this kind of ...",
+    ),
+    (
+        "emotion_mi",
+        "emotion",
+        EKMAN,
+        "minimized",
+        "I really don't get how this game got such good ratings. My only guess is that people just like game of ...",
+        "['disgust', 'neutral', 'anger']",
+        "This wonderful allegory is highly entertaining for a young person and deeply inspiring for an adult who is ...",
+    ),
+]
 
 
 @pytest.mark.parametrize("name,task,labels,style,demo,label,query", GOLDEN_CASES, ids=[c[0] for c in GOLDEN_CASES])
@@ -131,8 +191,9 @@ def test_build_icl_prompts(tmp_path):
     fmt = formats(taxonomies={"ekman7": EKMAN + ["joy"], "goemotions28": GOEMO})
     pool = _pool(40)
     _, labels = _demo_labels(pool, fmt)
-    params = ICLPromptParams(seed=3, n_prompts=20, mixture={"sentiment": 1, "emotion": 1, "natinst": 0},
-                             min_demos=1, max_demos=16)  # fmt: skip
+    params = ICLPromptParams(
+        seed=3, n_prompts=20, mixture={"sentiment": 1, "emotion": 1, "natinst": 0}, min_demos=1, max_demos=16
+    )
     nat = NatInstParams(seed=1, answer_source="teacher", n_examples=2, max_prompt_chars=3000)
     df, stats = build_icl_prompts(pool, labels, tmp_path, fmt, params, nat)
     assert df.height == 20 and list(df.columns) == list(ICL_PROMPT_COLUMNS)
@@ -152,12 +213,17 @@ def test_build_icl_prompts(tmp_path):
 
 
 def test_no_diversification_uses_basic_format(tmp_path):
-    fmt = formats(diversify_label_words=False, diversify_taxonomies=False, minimized_instruction=False,
-                  taxonomies={"ekman7": EKMAN + ["joy"], "goemotions28": GOEMO})  # fmt: skip
+    fmt = formats(
+        diversify_label_words=False,
+        diversify_taxonomies=False,
+        minimized_instruction=False,
+        taxonomies={"ekman7": EKMAN + ["joy"], "goemotions28": GOEMO},
+    )
     pool = _pool(40)
     _, labels = _demo_labels(pool, fmt)
-    params = ICLPromptParams(seed=3, n_prompts=20, mixture={"sentiment": 1, "emotion": 1, "natinst": 0},
-                             min_demos=1, max_demos=4)  # fmt: skip
+    params = ICLPromptParams(
+        seed=3, n_prompts=20, mixture={"sentiment": 1, "emotion": 1, "natinst": 0}, min_demos=1, max_demos=4
+    )
     nat = NatInstParams(seed=1, answer_source="teacher", n_examples=2, max_prompt_chars=3000)
     df, _ = build_icl_prompts(pool, labels, tmp_path, fmt, params, nat)
     assert set(df["format"]) <= {"basic+full", "ekman7+full"}

@@ -12,8 +12,14 @@ TEXTS = [f"text number {i} about the food" for i in range(12)]
 
 
 def _pool():
-    return pl.DataFrame({"id": [f"t{i:02d}" for i in range(12)], "domain": ["yelp"] * 12, "normalized": TEXTS,
-                         "pool_rank": list(range(12))})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "id": [f"t{i:02d}" for i in range(12)],
+            "domain": ["yelp"] * 12,
+            "normalized": TEXTS,
+            "pool_rank": list(range(12)),
+        }
+    )
 
 
 def _scored(fmt):
@@ -49,8 +55,14 @@ def test_scored_labels_take_the_argmax_and_keep_the_distribution():
 
 
 def _params(**kw):
-    base = dict(seed=1, n_prompts=20, mixture={"sentiment": 0.5, "emotion": 0.5, "natinst": 0.0}, min_demos=1,
-                max_demos=4, answer_source="demo_labels")  # fmt: skip
+    base = dict(
+        seed=1,
+        n_prompts=20,
+        mixture={"sentiment": 0.5, "emotion": 0.5, "natinst": 0.0},
+        min_demos=1,
+        max_demos=4,
+        answer_source="demo_labels",
+    )
     return ICLPromptParams(**{**base, **kw})
 
 
@@ -77,6 +89,12 @@ def test_recombined_prompts_answer_with_the_query_texts_own_label():
 def test_build_icl_prompts_with_demo_labels_needs_no_pool_targets(tmp_path):
     fmt = formats()
     labels = scored_demo_labels(_scored(fmt), fmt)
-    df, stats = build_icl_prompts(_pool().head(0), labels, tmp_path, fmt, _params(), NatInstParams(
-        seed=0, answer_source="gold", n_examples=1, max_prompt_chars=2000, tasks=None))  # fmt: skip
+    df, stats = build_icl_prompts(
+        _pool().head(0),
+        labels,
+        tmp_path,
+        fmt,
+        _params(),
+        NatInstParams(seed=0, answer_source="gold", n_examples=1, max_prompt_chars=2000, tasks=None),
+    )
     assert df.height == 20 and stats["by_answer_source"] == {"demo_labels": 20}

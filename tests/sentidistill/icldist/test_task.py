@@ -34,20 +34,25 @@ def test_parse_failed_policy():
     df = pl.DataFrame({"flag": [None, None, "empty"], "parse_error": [None, "unknown_label", "empty"]})
     out, st = icldist_policy(df, ["empty", "truncated", "parse_failed"])
     assert out["exclude_reason"].to_list() == [None, "parse_failed", "empty"]
-    assert st == {"policy": ["empty", "truncated", "parse_failed"], "kept": 1,
-                  "excluded": {"teacher_error": 0, "empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
+    assert st == {
+        "policy": ["empty", "truncated", "parse_failed"],
+        "kept": 1,
+        "excluded": {"teacher_error": 0, "empty": 1, "truncated": 0, "parse_failed": 1},
+    }
 
 
 def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_every_row():
     rows = [("basic", "negative")] * 7 + [("basic", "positive")] * 2 + [("signed", "+1")] * 3 + [("signed", "-1")] * 3
-    df = pl.DataFrame({
-        "prompt_id": [f"{(i * 7919) % 101:04d}" for i in range(len(rows) + 2)],
-        "task": ["sentiment"] * len(rows) + ["emotion", "sentiment"],
-        "label_set": [r[0] for r in rows] + ["ekman7", "basic"],
-        "flag": [None] * (len(rows) + 1) + ["empty"],
-        "parse_error": [None] * (len(rows) + 1) + ["empty"],
-        "parsed": [[r[1]] for r in rows] + [["sad", "fear"], []],
-    })  # fmt: skip
+    df = pl.DataFrame(
+        {
+            "prompt_id": [f"{(i * 7919) % 101:04d}" for i in range(len(rows) + 2)],
+            "task": ["sentiment"] * len(rows) + ["emotion", "sentiment"],
+            "label_set": [r[0] for r in rows] + ["ekman7", "basic"],
+            "flag": [None] * (len(rows) + 1) + ["empty"],
+            "parse_error": [None] * (len(rows) + 1) + ["empty"],
+            "parsed": [[r[1]] for r in rows] + [["sad", "fear"], []],
+        }
+    )
     out, st = icldist_policy(df, ["empty", "parse_failed"], max_label_share=0.5)
     kept = out.filter(pl.col("keep"))
     basic = kept.filter(pl.col("label_set") == "basic")["parsed"].list.first().value_counts()
@@ -56,9 +61,12 @@ def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_eve
         kept.filter(pl.col("label_set") == "signed").height == 6
         and kept.filter(pl.col("task") == "emotion").height == 1
     )
-    assert st == {"policy": ["empty", "parse_failed"], "kept": 11,
-                  "excluded": {"teacher_error": 0, "empty": 1, "parse_failed": 0, "label_balance": 5},
-                  "max_label_share": 0.5}  # fmt: skip
+    assert st == {
+        "policy": ["empty", "parse_failed"],
+        "kept": 11,
+        "excluded": {"teacher_error": 0, "empty": 1, "parse_failed": 0, "label_balance": 5},
+        "max_label_share": 0.5,
+    }
     assert st["kept"] + sum(st["excluded"].values()) == df.height
     dropped = set(out.filter(pl.col("exclude_reason") == "label_balance")["prompt_id"])
     negatives = df.filter(pl.col("parsed").list.first() == "negative").sort("prompt_id")["prompt_id"].to_list()
@@ -72,18 +80,24 @@ def test_label_balance_policy_caps_each_label_per_label_set_and_accounts_for_eve
 
 
 def test_policy_params_name_the_bad_key():
-    assert parse_section("icldist.policy", {"exclude": ["parse_failed"], "max_label_share": 0.4},
-                         ICLDistPolicyParams).max_label_share == 0.4  # fmt: skip
+    assert (
+        parse_section(
+            "icldist.policy", {"exclude": ["parse_failed"], "max_label_share": 0.4}, ICLDistPolicyParams
+        ).max_label_share
+        == 0.4
+    )
     with pytest.raises(ParamsError, match="icldist.policy.max_label_share"):
         parse_section("icldist.policy", {"exclude": [], "max_label_share": 1.5}, ICLDistPolicyParams)
 
 
 def test_parse_icl_answers_per_task():
-    df = pl.DataFrame({
-        "task": ["sentiment", "sentiment", "emotion", "natinst", "natinst"],
-        "label_set": ["signed", "basic", "ekman7", "task1", "task2"],
-        "response": ["+1", "great", "['sadness', 'fear']", " Yes. ", "  "],
-    })  # fmt: skip
+    df = pl.DataFrame(
+        {
+            "task": ["sentiment", "sentiment", "emotion", "natinst", "natinst"],
+            "label_set": ["signed", "basic", "ekman7", "task1", "task2"],
+            "response": ["+1", "great", "['sadness', 'fear']", " Yes. ", "  "],
+        }
+    )
     out = parse_icl_answers(df, FORMATS)
     assert out["parsed"].to_list() == [["+1"], [], ["sad", "fear"], ["Yes."], []]
     assert out["parse_error"].to_list() == [None, "unknown_label", None, None, "empty"]

@@ -33,10 +33,14 @@ def fake_parts(tmp_path, monkeypatch):
     data = b"".join(chunks)
     spec = PypiGgufSource(
         source="pypi-gguf",
-        parts={"count": len(chunks), "package": f"{prefix}-part{{i}}==1.0", "module": f"{prefix}_part{{i}}",
-               "path": "data/part{i:02d}.bin"},
+        parts={
+            "count": len(chunks),
+            "package": f"{prefix}-part{{i}}==1.0",
+            "module": f"{prefix}_part{{i}}",
+            "path": "data/part{i:02d}.bin",
+        },
         sha256=hashlib.sha256(data).hexdigest(),
-    )  # fmt: skip
+    )
     yield spec, data
     for name in [m for m in sys.modules if m.startswith(prefix)]:
         del sys.modules[name]

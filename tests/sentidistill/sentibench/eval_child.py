@@ -10,10 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from schemas.sentibench_datasets import DATASETS, get_spec
 from sentidistill.engines import EngineConfig, load_engine
 from sentidistill.models.store import model_paths
 from sentidistill.paths import RAW_SENTIBENCH
+from sentidistill.schemas.sentibench_datasets import DATASETS, get_spec
 from sentidistill.sentibench import evaluate
 from sentidistill.sentibench.ingest import ingest_dataset
 from tests.conftest import TINY_MODEL

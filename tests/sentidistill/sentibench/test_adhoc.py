@@ -7,8 +7,8 @@ import json
 import polars as pl
 import pytest
 
-from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.cli import main as cli_main
+from sentidistill.schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.sentibench.adhoc import engine_for, name_for
 
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from schemas.sentibench_datasets import get_spec
+from sentidistill.schemas.sentibench_datasets import get_spec
 from sentidistill.sentibench.evaluate import CORRUPT_DIR, EvalParams, evaluate_dataset_seed, select_tests
 
 pytestmark = pytest.mark.slow
@@ -56,19 +56,25 @@ def test_a_corrupt_chunk_is_set_aside_recomputed_and_counted(tmp_path, tiny_hf_e
 
     set_aside: list[Path] = []
     with caplog.at_level("WARNING"):
-        again = evaluate_dataset_seed(tiny_hf_engine, spec, test, pool, 0, PARAMS, checkpoint_dir=ckpt_dir,
-                                      set_aside=set_aside)  # fmt: skip
+        again = evaluate_dataset_seed(
+            tiny_hf_engine, spec, test, pool, 0, PARAMS, checkpoint_dir=ckpt_dir, set_aside=set_aside
+        )
     assert_frame_equal(again, clean)
     assert len(set_aside) == 1
     (kept,) = (ckpt_dir / CORRUPT_DIR).iterdir()
     assert set_aside == [kept] and kept.name.startswith(chunk.name)
     assert kept.read_bytes() == damaged  # moved aside as it was, not deleted
     assert chunk.name in caplog.text and "moved to" in caplog.text and str(kept) in caplog.text
-    assert_frame_equal(pl.read_parquet(chunk).drop("prediction", "parse_status"),
-                       clean.drop("prediction", "parse_status"))  # the recomputed chunk replaced it  # fmt: skip
+    assert_frame_equal(
+        pl.read_parquet(chunk).drop("prediction", "parse_status"), clean.drop("prediction", "parse_status")
+    )  # the recomputed chunk replaced it
     assert sorted(p.name for p in ckpt_dir.iterdir()) == sorted([chunk.name, CORRUPT_DIR])  # no temp file
 
     # a sound chunk is reused: nothing more set aside
-    assert_frame_equal(evaluate_dataset_seed(tiny_hf_engine, spec, test, pool, 0, PARAMS, checkpoint_dir=ckpt_dir,
-                                             set_aside=set_aside), clean)  # fmt: skip
+    assert_frame_equal(
+        evaluate_dataset_seed(
+            tiny_hf_engine, spec, test, pool, 0, PARAMS, checkpoint_dir=ckpt_dir, set_aside=set_aside
+        ),
+        clean,
+    )
     assert len(set_aside) == 1

@@ -46,8 +46,16 @@ def test_example_missing_a_seed_is_left_out_and_generation_datasets_are_skipped(
         "twitter",
         [("x", 0, "neutral", "neutral"), ("x", 1, "neutral", "neutral"), ("y", 0, "positive", "positive")],
     )
-    b = _preds("b", "twitter", [("x", 0, "neutral", "negative"), ("x", 1, "neutral", "neutral"), ("y", 0, "positive", "positive"),
-                                ("y", 1, "positive", "positive")])  # fmt: skip
+    b = _preds(
+        "b",
+        "twitter",
+        [
+            ("x", 0, "neutral", "negative"),
+            ("x", 1, "neutral", "neutral"),
+            ("y", 0, "positive", "positive"),
+            ("y", 1, "positive", "positive"),
+        ],
+    )
     r = paired_dataset(a, b, "twitter", resamples=50, seed=0)
     assert r.n_examples == 1 and r.n_seeds == 2  # y lacks seed 1 in a
     fsa = pl.concat([_preds("a", "atsa", [("z", 0, "[]", "[]")]), a])
@@ -98,3 +106,43 @@ def test_mean_interval_resamples_every_dataset_and_brackets_the_mean():
     assert cmp["mean"]["delta"] == round(100 * mean, 2) and cmp["mean"]["ci_low"] == round(100 * lo, 2)
     with pytest.raises(ValueError, match="not evaluated for both"):
         compare(_many("a", "sst2", 40, 2), _many("b", "sst2", 40, 2), datasets=["sst2", "yelp2"])
+
+
+def _full_preds(model, dataset, rows):
+    """Predictions with every column of PredictionsSchema (what sentibench_eval writes)."""
+    df = _preds(model, dataset, rows)
+    n = df.height
+    return df.select(
+        "model",
+        "dataset",
+        "seed",
+        "example_id",
+        pl.Series("prompt_hash", ["0123456789abcdef"] * n),
+        pl.Series("n_prompt_tokens", [10] * n),
+        pl.Series("scoring", ["first_token"] * n),
+        pl.col("prediction").alias("raw_output"),
+        pl.Series("label_scores", [[0.0, 1.0]] * n, dtype=pl.List(pl.Float64)),
+        "prediction",
+        "gold",
+        pl.Series("parse_status", ["ok"] * n),
+    )
+
+
+def test_write_comparison_writes_the_stage_outputs(tmp_path):
+    from sentidistill.io import write_parquet
+    from sentidistill.schemas.sentibench_predictions import PredictionsSchema
+    from sentidistill.sentibench.compare import CompareParams, write_comparison
+
+    rows_a = [(f"e{i}", 0, g, "positive") for i, g in enumerate(GOLD)]
+    rows_b = [(f"e{i}", 0, g, g) for i, g in enumerate(GOLD)]
+    for name, rows in (("base", rows_a), ("student", rows_b)):
+        write_parquet(
+            _full_preds(name, "sst2", rows), tmp_path / "eval" / name / "predictions.parquet", PredictionsSchema
+        )
+    params = CompareParams(baseline="base", model="student", datasets=["sst2"], resamples=200)
+    out_json, out_md = tmp_path / "stats" / "sentibench" / "comparison.json", tmp_path / "cmp.md"
+    cmp = write_comparison(params, {"sst2": 4}, tmp_path / "eval", out_json, out_md)
+    assert cmp["shots"] == {"sst2": 4} and cmp["datasets"]["sst2"]["n_examples"] == 40
+    assert cmp["mean"]["ci_low"] > 0
+    assert out_json.is_file() and (tmp_path / "metrics" / "sentibench" / "comparison.json").is_file()
+    assert "student" in out_md.read_text() and "n" in out_md.read_text()

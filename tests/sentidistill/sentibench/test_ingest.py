@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from schemas.sentibench_datasets import DATASETS
+from sentidistill.schemas.sentibench_datasets import DATASETS
 from sentidistill.sentibench.ingest import (
     IngestError,
     IngestParams,
@@ -94,9 +94,11 @@ def test_atsa_gold_skips_null_targets_dedups_and_sorts_numerically():
     # numeric order 4 < 21 < 44 (the string order "21" < "4" < "44" would not be text order)
     assert atsa_gold(row, "w") == [("food", "neutral"), ("service", "negative"), ("service", "negative")]
     assert acsa_gold(row, "w") == [
-        ("service general", "negative"), ("food quality", "neutral"),
-        ("restaurant general", "negative"), ("ambience general", "negative"),
-    ]  # fmt: skip
+        ("service general", "negative"),
+        ("food quality", "neutral"),
+        ("restaurant general", "negative"),
+        ("ambience general", "negative"),
+    ]
 
 
 def test_asqp_gold_is_category_first():
@@ -110,11 +112,15 @@ def test_ssa_gold_joins_spans_and_uses_null():
     row = {
         "sentence": "I can 't explain in words how grand this place looks .",
         "opinions": [
-            {"Source": [["I"], ["0:1"]], "Target": [["this place"], ["36:46"]],
-             "Polar_expression": [["how grand", "looks"], ["26:35", "47:52"]], "Polarity": "Positive",
-             "Intensity": "Standard"},
+            {
+                "Source": [["I"], ["0:1"]],
+                "Target": [["this place"], ["36:46"]],
+                "Polar_expression": [["how grand", "looks"], ["26:35", "47:52"]],
+                "Polarity": "Positive",
+                "Intensity": "Standard",
+            },
         ],
-    }  # fmt: skip
+    }
     ops = ssa_opinions(row, "w")
     assert ops[0]["expression_spans"] == ["26:35", "47:52"] and ops[0]["polarity"] == "positive"
     assert ssa_gold(ops) == [("I", "this place", "how grand AND looks", "positive")]
@@ -134,8 +140,14 @@ def test_carve_dev_is_seeded_and_order_independent():
 
 
 def test_atsa_and_acsa_get_the_same_dev_rows(tmp_path):
-    rows = [{"ID": f"r:{i}", "sentence": f"Nice pizza {i}.", "aspects": [aspect("pizza", "FOOD#QUALITY", "positive", 5, 10)]}
-            for i in range(6)]  # fmt: skip
+    rows = [
+        {
+            "ID": f"r:{i}",
+            "sentence": f"Nice pizza {i}.",
+            "aspects": [aspect("pizza", "FOOD#QUALITY", "positive", 5, 10)],
+        }
+        for i in range(6)
+    ]
     for d in ("atsa_rest16", "acsa_rest16"):
         write_raw(tmp_path, f"absa/{d}/train.json", rows)
         write_raw(tmp_path, f"absa/{d}/test.json", rows[:1])

@@ -28,8 +28,14 @@ def _run(work: Path, failpoint: str | None = None) -> int:
     if failpoint:
         env[FAILPOINT_ENV] = failpoint
     with open(work / "child.log", "ab") as log:
-        return subprocess.run([sys.executable, "-m", "tests.sentidistill.sentibench.eval_child", str(work)], cwd=ROOT,
-                              env=env, stdout=log, stderr=log, timeout=600).returncode  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "tests.sentidistill.sentibench.eval_child", str(work)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+            timeout=600,
+        ).returncode
 
 
 def test_kill_mid_dataset_then_rerun_scores_each_example_once(tmp_path):

@@ -130,9 +130,19 @@ def test_space_tokenizer_matches_nltk_doctest():
     # nltk.tokenize.util.string_span_tokenize doctest: double space -> empty token (37, 37)
     s = "Good muffins cost $3.88\nin New York.  Please buy me\ntwo of them.\n\nThanks."
     assert space_span_tokenize(s) == [
-        (0, 4), (5, 12), (13, 17), (18, 26), (27, 30), (31, 36), (37, 37),
-        (38, 44), (45, 48), (49, 55), (56, 58), (59, 73),
-    ]  # fmt: skip
+        (0, 4),
+        (5, 12),
+        (13, 17),
+        (18, 26),
+        (27, 30),
+        (31, 36),
+        (37, 37),
+        (38, 44),
+        (45, 48),
+        (49, 55),
+        (56, 58),
+        (59, 73),
+    ]
     assert space_span_tokenize(" a b ") == [(1, 2), (3, 4)]  # leading sep skipped, no trailing token
     assert space_span_tokenize("") == []
 
@@ -203,8 +213,9 @@ def test_multi_span_fields_and_not_found_spans():
     # ' AND ' separates the spans of one field (how the gold labels join them)
     assert locate(SENT, "staff AND room") == ["4:9", "36:40"]
     assert locate(SENT, "NULL") == [] and locate(SENT, "pool") == [] and locate(SENT, "") == []
-    gold = [{"holder_spans": [], "target_spans": ["4:9", "36:40"], "expression_spans": ["45:50"],
-             "polarity": "Negative"}]  # fmt: skip
+    gold = [
+        {"holder_spans": [], "target_spans": ["4:9", "36:40"], "expression_spans": ["45:50"], "polarity": "Negative"}
+    ]
     (g,) = ssa_gold_tuples(SENT, gold)
     assert g == (frozenset(), frozenset({1, 7}), frozenset({9}), "negative")
     (p,) = ssa_pred_tuples(SENT, [("NULL", "staff AND pool", "small", "NEGATIVE")])

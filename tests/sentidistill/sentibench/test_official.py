@@ -73,9 +73,15 @@ def test_atsa_f1_by_hand():
     parsed = [O.parse_atsa(line(o), ATSA_SENTENCE) for o in outputs]
     assert [len(p.items) for p in parsed] == [2, 0, 2, 2, 0, 0, 0, 2]
     assert [p.status for p in parsed] == [
-        ParseStatus.OK, ParseStatus.UNPARSEABLE, ParseStatus.PARTIAL, ParseStatus.PARTIAL,
-        ParseStatus.UNPARSEABLE, ParseStatus.UNPARSEABLE, ParseStatus.UNPARSEABLE, ParseStatus.PARTIAL,
-    ]  # fmt: skip
+        ParseStatus.OK,
+        ParseStatus.UNPARSEABLE,
+        ParseStatus.PARTIAL,
+        ParseStatus.PARTIAL,
+        ParseStatus.UNPARSEABLE,
+        ParseStatus.UNPARSEABLE,
+        ParseStatus.UNPARSEABLE,
+        ParseStatus.PARTIAL,
+    ]
     prf = O.micro_f1([ATSA_GOLD] * len(outputs), [p.items for p in parsed])
     # predictions 2+2+2+2 = 8, of which 2+1+1+1 = 5 are gold; gold 8 x 2 = 16, of which 5 are predicted
     p, r = Fraction(5, 8), Fraction(5, 16)
@@ -179,9 +185,14 @@ def test_asqp_f1_by_hand():
     parsed = [O.parse_asqp(line(o)) for o in outputs]
     assert [len(p.items) for p in parsed] == [2, 1, 0, 1, 0, 1, 0]
     assert [p.status for p in parsed] == [
-        ParseStatus.OK, ParseStatus.PARTIAL, ParseStatus.SCORER_CRASH, ParseStatus.REPAIRED, ParseStatus.UNPARSEABLE,
-        ParseStatus.REPAIRED, ParseStatus.UNPARSEABLE,
-    ]  # fmt: skip
+        ParseStatus.OK,
+        ParseStatus.PARTIAL,
+        ParseStatus.SCORER_CRASH,
+        ParseStatus.REPAIRED,
+        ParseStatus.UNPARSEABLE,
+        ParseStatus.REPAIRED,
+        ParseStatus.UNPARSEABLE,
+    ]
     prf = O.micro_f1([ASQP_GOLD] * len(outputs), [p.items for p in parsed])
     # predictions 5, all gold; gold 7 x 2 = 14, of which 5 are predicted
     p, r = Fraction(5, 5), Fraction(5, 14)

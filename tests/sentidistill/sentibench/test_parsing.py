@@ -6,12 +6,16 @@ from collections import Counter
 
 import pytest
 
-from schemas.sentibench_datasets import DATASETS
+from sentidistill.schemas.sentibench_datasets import DATASETS
 from sentidistill.sentibench.parsing import ParseStatus, parse_fsa_output, parse_label, parse_tuple_list
 
 OK, REPAIRED, PARTIAL, EMPTY, BAD = (
-    ParseStatus.OK, ParseStatus.REPAIRED, ParseStatus.PARTIAL, ParseStatus.EMPTY_LIST, ParseStatus.UNPARSEABLE,
-)  # fmt: skip
+    ParseStatus.OK,
+    ParseStatus.REPAIRED,
+    ParseStatus.PARTIAL,
+    ParseStatus.EMPTY_LIST,
+    ParseStatus.UNPARSEABLE,
+)
 RAV = ("ravioli", "positive")
 SRV = ("service", "negative")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from schemas.sentibench_datasets import CATEGORIES, DATASETS
+from sentidistill.schemas.sentibench_datasets import CATEGORIES, DATASETS
 from sentidistill.sentibench.prompts import build_prompt, demos_for, prompt_for, sample_demos
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "prompts"
@@ -100,13 +100,16 @@ def test_zero_shot_prompt_is_instruction_blank_line_query():
         # demo lines printed in the paper's Tables 14-15, found in the released data
         ("atsa", "I had the best ravioli ever.", "[('ravioli', 'positive')]"),
         ("acsa", "I pray it stays open forever.", "[('restaurant general', 'positive')]"),
-        ("asqp", "Make sure you try this place as often as you can .",
-         "[('restaurant general', 'place', 'try', 'positive')]"),
+        (
+            "asqp",
+            "Make sure you try this place as often as you can .",
+            "[('restaurant general', 'place', 'try', 'positive')]",
+        ),
         ("emotion20", "it's pretty depressing when u hit pan on ur favourite highlighter", "sadness"),
         ("intimacy", "Would God be pleased if you were working to hasten the apocalypse?", "not intimate"),
         ("irony18", "@user I infer that you are besmirching coffee, but that can't be right", "non-irony"),
     ],
-)  # fmt: skip
+)
 def test_paper_demo_labels_are_reproduced(sentibench_frame, key, sentence, label_line):
     rows = sentibench_frame(key).filter(pl.col("sentence") == sentence)
     assert rows.height == 1
@@ -189,8 +192,13 @@ def test_every_category_has_four_golden_datasets():
 
 
 def _pool(n: int = 50) -> pl.DataFrame:
-    return pl.DataFrame({"example_id": [f"val-{i:05d}" for i in range(n)], "sentence": [f"s{i}" for i in range(n)],
-                         "label_text": ["positive"] * n})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "example_id": [f"val-{i:05d}" for i in range(n)],
+            "sentence": [f"s{i}" for i in range(n)],
+            "label_text": ["positive"] * n,
+        }
+    )
 
 
 def test_demos_are_reproducible_and_order_independent():

@@ -5,9 +5,9 @@ import json
 import polars as pl
 import pytest
 
-from schemas.sentibench_predictions import PredictionsSchema
 from sentidistill import paths
 from sentidistill.engines import EngineConfig
+from sentidistill.schemas.sentibench_predictions import PredictionsSchema
 from sentidistill.sentibench.evaluate import EvalModel, EvalParams
 from sentidistill.sentibench.ingest import IngestParams, ingest_all
 from sentidistill.sentibench.report import ReportParams, build_report
@@ -153,8 +153,12 @@ def test_a_damaged_checkpoint_is_recomputed_and_counted_in_the_metrics(tmp_path,
     """The count appears in the metrics only when a chunk was set aside: a clean run's metrics
     keep exactly their keys."""
     data_dir = tmp_path / "bench"
-    ingest_all(paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"), data_dir,
-               IngestParams(dev_size_absa=400, dev_seed=42), keys=["sst2"])  # fmt: skip
+    ingest_all(
+        paths.require_pulled(paths.RAW_SENTIBENCH, "SentiBench"),
+        data_dir,
+        IngestParams(dev_size_absa=400, dev_seed=42),
+        keys=["sst2"],
+    )
     params = EvalParams(datasets=["sst2"], max_test_examples=3, seeds=[0, 1])
     model = EvalModel(model=str(tiny_model_paths.hf_dir), engine=EngineConfig(backend="transformers"))
     kw = dict(

@@ -67,9 +67,11 @@ def teacher_params(**over) -> TeacherParams:
         "runner": "local",
         "ray": {"object_store_memory_mb": 256, "actors": 1, "cpus_per_actor": 1, "gpus_per_actor": 0, "batch_size": 2},
         "cache": {"dir": "cache", "shard_rows": 3},
-        "sampling": {c: {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0}
-                     for c in ("knowdist", "icldist", "icldist_demo_labels")},
-    }  # fmt: skip
+        "sampling": {
+            c: {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0}
+            for c in ("knowdist", "icldist", "icldist_demo_labels")
+        },
+    }
     for k, v in over.items():
         base[k] = {**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v
     return parse_section("teacher", base, TeacherParams)

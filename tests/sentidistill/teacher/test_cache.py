@@ -11,8 +11,14 @@ from sentidistill.teacher.cache import CORRUPT_DIR, TeacherCache
 
 
 def _row(k, text="a"):
-    return {"key": k * 64, "response": text, "n_prompt_tokens": 3, "n_completion_tokens": 1,
-            "finish_reason": "stop", "engine": "echo"}  # fmt: skip
+    return {
+        "key": k * 64,
+        "response": text,
+        "n_prompt_tokens": 3,
+        "n_completion_tokens": 1,
+        "finish_reason": "stop",
+        "engine": "echo",
+    }
 
 
 def test_append_lookup_dedupe(tmp_path):

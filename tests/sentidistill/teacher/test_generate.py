@@ -32,8 +32,10 @@ def test_only_missing_rows_reach_the_teacher(echo_engine, tmp_path):
 def test_changing_sampling_regenerates(echo_engine, tmp_path):
     _run(requests(3), tmp_path)
     echo_engine.calls.clear()
-    samp = {c: {"max_new_tokens": 8, "temperature": 0.0, "top_p": 1.0, "seed": 0}
-            for c in ("knowdist", "icldist", "icldist_demo_labels")}  # fmt: skip
+    samp = {
+        c: {"max_new_tokens": 8, "temperature": 0.0, "top_p": 1.0, "seed": 0}
+        for c in ("knowdist", "icldist", "icldist_demo_labels")
+    }
     _, st = _run(requests(3), tmp_path, sampling=samp)
     assert st["generated"] == 3 and st["cache_hits"] == 0
 
@@ -67,13 +69,19 @@ def test_a_task_adds_its_own_reasons_after_the_flags_and_counts_later_exclusions
     cond = {"parse_failed": pl.col("parse_error").is_not_null()}
     out, st = apply_exclusions(df, ["empty", "truncated", "parse_failed"], cond)
     assert out["exclude_reason"].to_list() == [None, "parse_failed", "empty", None]  # the flag comes first
-    assert st == {"policy": ["empty", "truncated", "parse_failed"], "kept": 2,
-                  "excluded": {"teacher_error": 0, "empty": 1, "truncated": 0, "parse_failed": 1}}  # fmt: skip
+    assert st == {
+        "policy": ["empty", "truncated", "parse_failed"],
+        "kept": 2,
+        "excluded": {"teacher_error": 0, "empty": 1, "truncated": 0, "parse_failed": 1},
+    }
     # a later step of the task (e.g. a balance) excludes one more kept row under its own reason
     later = exclude_rows(df, ["empty"], cond).with_columns(
-        pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("label_balance")).otherwise("exclude_reason")
-        .alias("exclude_reason"), (pl.col("keep") & (pl.int_range(pl.len()) != 3)).alias("keep"),
-    )  # fmt: skip
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("label_balance"))
+        .otherwise("exclude_reason")
+        .alias("exclude_reason"),
+        (pl.col("keep") & (pl.int_range(pl.len()) != 3)).alias("keep"),
+    )
     st = exclusion_stats(later, ["empty"], ["label_balance"])
     assert st["excluded"] == {"teacher_error": 0, "empty": 1, "label_balance": 1} and st["kept"] == 2
 
@@ -85,9 +93,10 @@ def test_own_answers_skip_the_teacher(echo_engine, tmp_path):
     def own(req):
         mine = pl.int_range(pl.len()) % 2 == 1
         return req.select(
-            pl.when(mine).then(pl.lit("a" * 64)).alias("key"), pl.lit("Yes.").alias("response"),
+            pl.when(mine).then(pl.lit("a" * 64)).alias("key"),
+            pl.lit("Yes.").alias("response"),
             pl.lit("reference").alias("engine"),
-        )  # fmt: skip
+        )
 
     reqs = requests(2)
     out, st = _run(reqs, tmp_path, own_answers=own)
@@ -106,8 +115,10 @@ def test_sampled_rows_get_key_derived_seeds(echo_engine, tmp_path, monkeypatch):
         return orig(self, prompts, params)
 
     monkeypatch.setattr(echo_engine, "generate", spy)
-    samp = {c: {"max_new_tokens": 8, "temperature": 0.8, "top_p": 0.9, "seed": 0}
-            for c in ("knowdist", "icldist", "icldist_demo_labels")}  # fmt: skip
+    samp = {
+        c: {"max_new_tokens": 8, "temperature": 0.8, "top_p": 0.9, "seed": 0}
+        for c in ("knowdist", "icldist", "icldist_demo_labels")
+    }
     out, _ = _run(requests(3), tmp_path, sampling=samp)
     assert seen == [int(k[:8], 16) for k in out["key"].to_list()]
     assert TeacherCache(tmp_path / "cache" / "knowdist").stats()["unique_keys"] == 3

@@ -28,8 +28,12 @@ def test_recipe_is_sha256_of_canonical_json():
     import hashlib
     import json
 
-    payload = {"v": 1, "teacher": IDENT, "prompt": "hello",
-               "sampling": {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0, "stop": []}}  # fmt: skip
+    payload = {
+        "v": 1,
+        "teacher": IDENT,
+        "prompt": "hello",
+        "sampling": {"max_new_tokens": 16, "temperature": 0.0, "top_p": 1.0, "seed": 0, "stop": []},
+    }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert cache_key(IDENT, GREEDY, "hello") == hashlib.sha256(blob.encode()).hexdigest()
 

@@ -13,15 +13,25 @@ from tests.sentidistill.teacher.conftest import teacher_params
 pytestmark = pytest.mark.slow
 
 INSTR = "Please perform sentiment classification task. The label should be one of the following: ['positive', 'negative', 'neutral'].\n\n"
-TEXTS = ["I loved every minute of it, wonderful staff.", "Terrible. Cold food and rude waiters.", "It is a chair.",
-         "Best purchase this year!", "Broke after two days, avoid."]  # fmt: skip
+TEXTS = [
+    "I loved every minute of it, wonderful staff.",
+    "Terrible. Cold food and rude waiters.",
+    "It is a chair.",
+    "Best purchase this year!",
+    "Broke after two days, avoid.",
+]
 LABELS = ["positive", "negative", "neutral"]
 
 
 def _requests(cands=LABELS):
     msgs = [f"{INSTR}Sentence: {t}\nOutput:" for t in TEXTS]
-    return pl.DataFrame({"prompt_id": [f"{i:016x}" for i in range(len(msgs))], "user_message": msgs,
-                         "candidates": [list(cands)] * len(msgs)})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "prompt_id": [f"{i:016x}" for i in range(len(msgs))],
+            "user_message": msgs,
+            "candidates": [list(cands)] * len(msgs),
+        }
+    )
 
 
 def test_scores_are_a_distribution_whose_argmax_is_the_restricted_greedy_token(tiny_llamacpp_engine):

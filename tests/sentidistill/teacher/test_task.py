@@ -9,8 +9,8 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
-from schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.io import write_parquet
+from sentidistill.schemas.teacher import KNOWDIST_PROMPTS
 from sentidistill.teacher.generate import TeacherRowsFailed
 from sentidistill.teacher.policy import apply_exclusions
 from sentidistill.teacher.resolve import resolve_teacher
@@ -53,19 +53,25 @@ class WordCountTask:
 
 
 def _prompts(path, n=4):
-    df = pl.DataFrame({
-        "prompt_id": [f"{i:016x}" for i in range(n)], "text_id": [f"t{i}" for i in range(n)], "domain": ["yelp"] * n,
-        "method": ["analyzing"] * n, "perspective": ["BASIC"] * n,
-        "user_message": [" ".join(["w"] * i) + f" text {i}" for i in range(n)],
-    })  # fmt: skip
+    df = pl.DataFrame(
+        {
+            "prompt_id": [f"{i:016x}" for i in range(n)],
+            "text_id": [f"t{i}" for i in range(n)],
+            "domain": ["yelp"] * n,
+            "method": ["analyzing"] * n,
+            "perspective": ["BASIC"] * n,
+            "user_message": [" ".join(["w"] * i) + f" text {i}" for i in range(n)],
+        }
+    )
     return write_parquet(df, path, KNOWDIST_PROMPTS)
 
 
 def test_a_new_task_plugs_into_run_task(echo_engine, tmp_path):
     _prompts(tmp_path / "p.parquet")
     teacher = resolve_teacher(teacher_params(), identity=IDENTITY, templater=False)
-    st = run_task(WordCountTask(), teacher, tmp_path / "p.parquet", tmp_path / "out", tmp_path / "cache",
-                  tmp_path / "stats.json")  # fmt: skip
+    st = run_task(
+        WordCountTask(), teacher, tmp_path / "p.parquet", tmp_path / "out", tmp_path / "cache", tmp_path / "stats.json"
+    )
     assert all(m.startswith("Count: ") for m in echo_engine.calls)  # format_input shaped the requests
     out = pl.read_parquet(tmp_path / "out" / "knowdist_corpus.parquet")
     assert out.columns == list(WORD_CORPUS.columns) and out["n_words"].to_list() == [3, 3, 3, 3]
@@ -74,8 +80,9 @@ def test_a_new_task_plugs_into_run_task(echo_engine, tmp_path):
     assert json.loads((tmp_path / "stats.json").read_text())["excluded"] == {"teacher_error": 0, "empty": 0, "echo": 1}
     hits = pl.read_parquet(tmp_path / "out" / "knowdist_cache_hits.parquet")
     assert hits.columns == ["prompt_id", "key", "cache_hit"] and not hits["cache_hit"].any()
-    again = run_task(WordCountTask(), teacher, tmp_path / "p.parquet", tmp_path / "out", tmp_path / "cache",
-                     tmp_path / "stats.json")  # fmt: skip
+    again = run_task(
+        WordCountTask(), teacher, tmp_path / "p.parquet", tmp_path / "out", tmp_path / "cache", tmp_path / "stats.json"
+    )
     assert again["cache_hits"] == 4 and again["generated"] == 0
 
 
@@ -84,8 +91,14 @@ def test_failed_rows_write_only_the_stats(echo_engine, tmp_path):
     echo_engine.failing = {"2"}
     teacher = resolve_teacher(teacher_params(), identity=IDENTITY, templater=False)
     with pytest.raises(TeacherRowsFailed):
-        run_task(WordCountTask(), teacher, tmp_path / "p.parquet", tmp_path / "out", tmp_path / "cache",
-                 tmp_path / "stats.json")  # fmt: skip
+        run_task(
+            WordCountTask(),
+            teacher,
+            tmp_path / "p.parquet",
+            tmp_path / "out",
+            tmp_path / "cache",
+            tmp_path / "stats.json",
+        )
     st = json.loads((tmp_path / "stats.json").read_text())
     assert st["corpus"] == "knowdist" and st["status"] == "failed"
     assert st["failed_rows"]["count"] == 1 and not (tmp_path / "out" / "knowdist_corpus.parquet").exists()

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from schemas.teacher import ICLDIST_CORPUS, KNOWDIST_CORPUS
 from sentidistill.io import write_parquet
+from sentidistill.schemas.teacher import ICLDIST_CORPUS, KNOWDIST_CORPUS
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 

@@ -85,9 +85,11 @@ def test_completion_only_labels_keep_eos(corpora, tiny_llama, tmp_path):
     assert 0 in batch["attention_mask"][0].tolist()
 
 
-ICL_MSG = ("Please perform sentiment classification task. The label should be one of the following: "
-           "['POS', 'NEG', 'NEU'].\n\nSentence: great food!\nOutput: POS\n\nSentence: awful.\nOutput: NEG\n\n"
-           "Sentence: meh, ok\nOutput:")  # fmt: skip
+ICL_MSG = (
+    "Please perform sentiment classification task. The label should be one of the following: "
+    "['POS', 'NEG', 'NEU'].\n\nSentence: great food!\nOutput: POS\n\nSentence: awful.\nOutput: NEG\n\n"
+    "Sentence: meh, ok\nOutput:"
+)
 
 
 @pytest.mark.parametrize("chat_template", [False, True])
@@ -114,8 +116,9 @@ def test_demo_label_loss_trains_every_demonstration_label_and_the_answer(chat_te
 
 
 def test_demo_label_loss_marks_only_sentiment_and_emotion_rows(corpora):
-    recs, stats = load_records(["icldist"], chat_template=False, max_rows=None, seed=0, paths=corpora,
-                               demo_label_loss=True)  # fmt: skip
+    recs, stats = load_records(
+        ["icldist"], chat_template=False, max_rows=None, seed=0, paths=corpora, demo_label_loss=True
+    )
     assert all("label_spans" in r for r in recs) and stats["demo_label_targets"] == sum(
         len(r["label_spans"]) for r in recs
     )

@@ -23,19 +23,35 @@ def _res(avg, n=120):
 
 def _source(tmp_path, tiny_llama):
     src = tmp_path / "student-icldist"
-    copy_student(tiny_llama / "hf", src, {"name": "student-icldist", "stage": "icldist", "mode": "two_stage",
-                                               "base_model": "tiny-llama", "started_from": "student-knowdist",
-                                               "trained": True, "git_revision": "abc", "teacher": "t",
-                                               "chat_template": False})  # fmt: skip
+    copy_student(
+        tiny_llama / "hf",
+        src,
+        {
+            "name": "student-icldist",
+            "stage": "icldist",
+            "mode": "two_stage",
+            "base_model": "tiny-llama",
+            "started_from": "student-knowdist",
+            "trained": True,
+            "git_revision": "abc",
+            "teacher": "t",
+            "chat_template": False,
+        },
+    )
     return src
 
 
 def _export(tmp_path, src, gguf: GGUFParams):
     out = tmp_path / "sentidistill-student"
     results = {"base-student": _res(40.0), "sentidistill-student": _res(52.5)}
-    comparison = {"baseline": "base-student", "model": "sentidistill-student", "resamples": 2000, "confidence": 0.95,
-                  "mean": {"delta": 12.5, "ci_low": 3.0, "ci_high": 20.0, "baseline_f1": 40.0, "model_f1": 52.5,
-                           "n_datasets": 1}, "datasets": {"sst2": {"n_examples": 120}}}  # fmt: skip
+    comparison = {
+        "baseline": "base-student",
+        "model": "sentidistill-student",
+        "resamples": 2000,
+        "confidence": 0.95,
+        "mean": {"delta": 12.5, "ci_low": 3.0, "ci_high": 20.0, "baseline_f1": 40.0, "model_f1": 52.5, "n_datasets": 1},
+        "datasets": {"sst2": {"n_examples": 120}},
+    }
     params = ExportParams(
         gguf=gguf,
         card=CardParams(
@@ -43,9 +59,18 @@ def _export(tmp_path, src, gguf: GGUFParams):
             upstream={"tiny-llama": UpstreamModel(hub_id="org/tiny-llama", license="mit")},
         ),
     )
-    manifest = export_student(src, out, results=results, baseline="base-student", comparison=comparison,
-                              model_entry="sentidistill-student", params=params, prompt_text="code",
-                              models_dir=tmp_path / "models", min_n=30)  # fmt: skip
+    manifest = export_student(
+        src,
+        out,
+        results=results,
+        baseline="base-student",
+        comparison=comparison,
+        model_entry="sentidistill-student",
+        params=params,
+        prompt_text="code",
+        models_dir=tmp_path / "models",
+        min_n=30,
+    )
     return out, manifest
 
 

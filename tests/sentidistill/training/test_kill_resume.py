@@ -31,8 +31,14 @@ def _run(work: Path, model: str, failpoint: str | None = None) -> int:
     if failpoint:
         env[FAILPOINT_ENV] = failpoint
     with open(work / "child.log", "ab") as log:
-        return subprocess.run([sys.executable, "-m", "tests.sentidistill.training.train_child", str(work), model],
-                              cwd=ROOT, env=env, stdout=log, stderr=log, timeout=600).returncode  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "tests.sentidistill.training.train_child", str(work), model],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+            timeout=600,
+        ).returncode
 
 
 def _weights(work: Path) -> bytes:
@@ -56,8 +62,9 @@ def uninterrupted(tmp_path, tiny_llama, corpora) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", ["after_a_step", "mid_checkpoint"])
-def test_kill_during_training_then_rerun_resumes_to_the_same_weights(uninterrupted, tmp_path, tiny_llama, corpora,
-                                                                     point):  # fmt: skip
+def test_kill_during_training_then_rerun_resumes_to_the_same_weights(
+    uninterrupted, tmp_path, tiny_llama, corpora, point
+):
     work = tmp_path / "killed"
     _setup(work, tiny_llama, corpora)
     fp = "training.step:3" if point == "after_a_step" else "training.checkpoint_saved:3"
