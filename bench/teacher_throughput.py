@@ -29,12 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +67,6 @@ def _entry(gens: list[Any], seconds: float, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def sequential_server(
     gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int
 ) -> dict[str, Any]:
@@ -91,45 +79,13 @@ def sequential_server_generations(
 ) -> tuple[list[Any], float]:
     """The notebook's way: a llama_cpp.server, one request at a time. (generations, seconds
     of the requests, server start excluded)."""
-    port = _free_port()
-    log = open(tempfile.mktemp(suffix=".log"), "wb")  # the server's own log, not an artifact
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_threads",
-            str(threads),
-            "--n_ctx",
-            str(n_ctx),
-            "--model_alias",
-            "teacher",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{base}/models", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+    from sentidistill.engines.llamacpp_server import llamacpp_server
+
+    with llamacpp_server(gguf, threads=threads, n_ctx=n_ctx, alias="teacher") as base:
         eng = OpenAIEngine(base, model="teacher", max_concurrency=1)
         t0 = time.perf_counter()
         gens = [eng.generate([p], params)[0] for p in prompts]  # one request at a time, as the notebook
         return gens, time.perf_counter() - t0
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def engine_direct(

@@ -2,8 +2,8 @@ import pytest
 
 from sentidistill.engines import EngineConfig, load_engine
 from sentidistill.engines.base import GenerationParams
+from sentidistill.engines.llamacpp_server import free_port
 from sentidistill.engines.openai_engine import OpenAIEngine, OpenAIServerError
-from tests.sentidistill.engines.conftest import free_port
 
 
 def test_unreachable_server_says_what_to_check():
