@@ -68,20 +68,12 @@ def test_a_pass_through_student_has_the_golden_manifest_and_card(tmp_path):
 
 def test_a_trained_student_is_saved_in_the_save_dtype_with_the_same_layout(tmp_path, tiny_model_paths):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tests.sentidistill.training.conftest import make_tiny_llama
 
     tok_dir = tiny_model_paths.hf_dir  # the student's tokenizer; the weights are a random 1-layer Llama
-    cfg = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(cfg)
+    model = AutoModelForCausalLM.from_pretrained(make_tiny_llama(tmp_path / "models", tok_dir) / "hf")
     model.config.use_cache = False
     out = tmp_path / "student-knowdist"
     folder.write_student(model, AutoTokenizer.from_pretrained(tok_dir), out, STUDENT, "bfloat16")
