@@ -79,13 +79,24 @@ def sequential_server_generations(
 ) -> tuple[list[Any], float]:
     """The notebook's way: a llama_cpp.server, one request at a time. (generations, seconds
     of the requests, server start excluded)."""
+    gens, per_request = timed_server_generations(gguf, prompts, params, threads, n_ctx)
+    return gens, sum(per_request)
+
+
+def timed_server_generations(
+    gguf: Path, prompts: list[str], params: GenerationParams, threads: int, n_ctx: int
+) -> tuple[list[Any], list[float]]:
+    """:func:`sequential_server_generations` with the seconds of each request."""
     from sentidistill.engines.llamacpp_server import llamacpp_server
 
     with llamacpp_server(gguf, threads=threads, n_ctx=n_ctx, alias="teacher") as base:
         eng = OpenAIEngine(base, model="teacher", max_concurrency=1)
-        t0 = time.perf_counter()
-        gens = [eng.generate([p], params)[0] for p in prompts]  # one request at a time, as the notebook
-        return gens, time.perf_counter() - t0
+        gens, seconds = [], []
+        for p in prompts:  # one request at a time, as the notebook
+            t0 = time.perf_counter()
+            gens.append(eng.generate([p], params)[0])
+            seconds.append(time.perf_counter() - t0)
+        return gens, seconds
 
 
 def engine_direct(

@@ -45,6 +45,8 @@ def train(args: argparse.Namespace) -> None:
         data["icldist"][key] = type(old)(value) if old is not None else value
     if args.raw:
         data["chat_template"] = False
+    if args.demo_label_loss is not None:
+        data["demo_label_loss"] = args.demo_label_loss == "true"
     cfg = load_training_params({"training": data})
     root = Path(args.out) / args.tag
     models = root / "models"
@@ -52,7 +54,7 @@ def train(args: argparse.Namespace) -> None:
     for name in ("student-knowdist", "smollm2-135m-instruct"):
         if not (models / name).exists():
             shutil.copytree(ROOT / "models" / name, models / name)
-    corpus = pl.read_parquet(ROOT / "data" / "icldist" / "icldist_corpus.parquet")
+    corpus = pl.read_parquet(args.corpus or ROOT / "data" / "icldist" / "icldist_corpus.parquet")
     if args.max_label_share is not None:
         cols = corpus.columns
         exclude = load_params()["icldist"]["policy"]["exclude"]
@@ -80,12 +82,16 @@ def evaluate(args: argparse.Namespace) -> None:
     import polars as pl
 
     from sentidistill.engines import EngineConfig
+    from sentidistill.params import load_section
     from sentidistill.sentibench.evaluate import EvalModel, EvalParams
     from sentidistill.sentibench.run import evaluate_entry
 
     datasets = args.datasets.split(",")
-    # 4 demonstrations for every dataset, IMDb/Yelp2 included (the authors' protocol)
-    params = EvalParams(datasets=datasets, seeds=[0], max_test_examples=args.n, chunk_size=32)
+    # the main job's protocol (params.yaml sentibench.eval: 4 demonstrations everywhere, its test
+    # partition and example counts, seed 0); --n overrides the count of every dataset
+    params = load_section("sentibench.eval", EvalParams).model_copy(update={"datasets": datasets, "seeds": [0]})
+    if args.n is not None:
+        params = params.model_copy(update={"max_test_examples": args.n, "max_test_examples_per_dataset": {}})
     for m in args.models:
         name = Path(m).parent.name if Path(m).name == "hf" else Path(m).name
         with tempfile.TemporaryDirectory() as tmp:
@@ -101,9 +107,11 @@ def evaluate(args: argparse.Namespace) -> None:
             )
             p = pl.read_parquet(t / "o" / name / "predictions.parquet")
             for d in datasets:
-                top, count = p.filter(pl.col("dataset") == d)["prediction"].value_counts(sort=True).row(0)
+                q = p.filter(pl.col("dataset") == d)
+                top, count = q["prediction"].value_counts(sort=True).row(0)
                 print(
-                    f"{m}\t{d}\tmacro-F1 {s['datasets'][d]['f1']:.2f}\tmost frequent {top} {count}/{args.n}", flush=True
+                    f"{m}\t{d}\tmacro-F1 {s['datasets'][d]['f1']:.2f}\tmost frequent {top} {count}/{q.height}",
+                    flush=True,
                 )
 
 
@@ -116,8 +124,10 @@ def main() -> None:
     t.add_argument("--set", nargs="*", default=[], help="training.icldist overrides, key=value")
     t.add_argument("--max-label-share", type=float, default=None)
     t.add_argument("--raw", action="store_true", help="training.chat_template: false")
+    t.add_argument("--demo-label-loss", choices=["true", "false"], default=None, help="training.demo_label_loss")
+    t.add_argument("--corpus", default=None, help="an ICLDist corpus parquet (default: the pipeline's)")
     e = sub.add_parser("eval")
-    e.add_argument("--n", type=int, default=100)
+    e.add_argument("--n", type=int, default=None, help="test examples per dataset (default: params.yaml's)")
     e.add_argument("--datasets", default="sst2,yelp2,twitter")
     e.add_argument("--keep", default=None, help="write predictions under DIR/o/<model> (for sentibench.compare)")
     e.add_argument("models", nargs="+")
