@@ -3,6 +3,7 @@ the demo-label table from the teacher's zero-shot answers."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -167,8 +168,18 @@ def recombined_prompts(
             if key not in labels_of:  # this text has no label in the drawn taxonomy: take the next text
                 continue
             answer = _render(task, row["label_set"], labels_of[key], formats)
-            rows.append({**row, "domain": q["domain"], "answer_source": "demo_labels", "gold": answer})
+            source = "teacher" if teacher_answers(row["prompt_id"], params) else "demo_labels"
+            rows.append({**row, "domain": q["domain"], "answer_source": source, "gold": answer})
     return pl.DataFrame(rows, schema=ICL_PROMPT_COLUMNS) if rows else pl.DataFrame(schema=ICL_PROMPT_COLUMNS)
+
+
+def teacher_answers(prompt_id: str, params: ICLPromptParams) -> bool:
+    """Whether a recombined prompt goes to the teacher (``teacher_answer_share``): a seeded
+    uniform draw per prompt id, so raising the share only adds prompts to the teacher's set."""
+    if params.teacher_answer_share <= 0:
+        return False
+    digest = hashlib.sha256(f"icldist-teacher-share\x1f{params.seed}\x1f{prompt_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < params.teacher_answer_share
 
 
 def _with_natinst(

@@ -201,6 +201,14 @@ class ICLPromptParams(StrictModel):
         description="teacher: the teacher answers each ICL prompt (the paper); demo_labels: the query is itself a "
         "teacher-labeled demo text and its label is the answer (prompts recombined from labels, no teacher call)",
     )
+    teacher_answer_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="answer_source demo_labels: this share of the recombined prompts (seeded by prompt id) is "
+        "answered by the teacher in context instead of by the query's zero-shot label, which stays in gold "
+        "for the agreement count",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ICLPromptParams:

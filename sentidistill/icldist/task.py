@@ -92,6 +92,23 @@ def parse_stats(table: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+def teacher_vs_zero_shot(table: pl.DataFrame, formats: FormatParams) -> dict[str, Any]:
+    """Recombined prompts the teacher answered in context (``icldist.prompts.teacher_answer_share``):
+    how often its answer equals its own zero-shot label of the query (kept in ``gold``), per task."""
+    rows = table.filter(
+        (pl.col("answer_source") == "teacher") & pl.col("gold").is_not_null() & (pl.col("task") != "natinst")
+    )
+    out: dict[str, Any] = {}
+    for (task,), g in sorted(rows.group_by("task"), key=lambda x: x[0]):
+        agree = sum(
+            r["parse_error"] is None
+            and sorted(r["parsed"]) == sorted(parse_answer(task, r["label_set"], r["gold"], formats).labels)
+            for r in g.iter_rows(named=True)
+        )
+        out[task] = {"prompts": g.height, "agree": agree, "share": round(agree / g.height, 4)}
+    return out
+
+
 def label_cap(counts: Sequence[int], max_share: float) -> int:
     """The largest per-label cap ``k`` with ``k <= max_share * sum(min(c, k))``: every label
     keeps ``min(count, k)`` rows and none holds more than ``max_share`` of what is kept."""
@@ -165,7 +182,7 @@ class ICLDistTask:
 
     def format_output(self, answered: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
         table = parse_icl_answers(answered, self.formats)
-        return table, parse_stats(table)
+        return table, {**parse_stats(table), "teacher_vs_zero_shot": teacher_vs_zero_shot(table, self.formats)}
 
     def policy(self, table: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
         return icldist_policy(table, self.exclude, self.max_label_share)

@@ -61,6 +61,9 @@ class StageHparams(StrictModel):
     # start); 1.0 = the trained weights as they are (the paper). Keeps more of what the start knew
     # on tasks the stage does not train.
     interpolation: float = Field(default=1.0, gt=0, le=1)
+    # train with the token embeddings and the LM head frozen (one matrix when tied): the label
+    # words a stage never trains keep their output vectors (the paper trains every weight)
+    freeze_embeddings: bool = False
 
     @model_validator(mode="after")
     def _batch_divisible(self) -> "StageHparams":

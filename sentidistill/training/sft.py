@@ -187,6 +187,18 @@ def interpolate_weights(model: Any, start_hf: Path, alpha: float) -> Any:
     return model
 
 
+def freeze_embeddings(model: Any) -> int:
+    """Stop gradients to the input embeddings and the output head (the same tensor when tied);
+    returns how many parameters were frozen."""
+    frozen: dict[int, Any] = {}
+    for module in (model.get_input_embeddings(), model.get_output_embeddings()):
+        if module is not None:
+            for p in module.parameters():
+                p.requires_grad_(False)
+                frozen[id(p)] = p
+    return sum(p.numel() for p in frozen.values())
+
+
 def tokenize_with_label_spans(records: list[dict[str, Any]], tokenizer: Any) -> list[dict[str, Any]]:
     """Pre-tokenized records (``input_ids`` + ``completion_mask``) whose loss covers the
     completion *and* every character span of ``label_spans`` in the user message (the
@@ -299,6 +311,9 @@ def train_stage(
     model = AutoModelForCausalLM.from_pretrained(
         base_hf, dtype=torch.float32, trust_remote_code=trust, use_safetensors=True
     )
+    if hp.freeze_embeddings:
+        frozen = freeze_embeddings(model)
+        log.info("%s: token embeddings and LM head frozen (%d parameters)", stage, frozen)
     report_to, trackers = trainer_reporting(cfg.report_to, live_dir, resume=last is not None)
     args = sft_config(
         hp,

@@ -98,3 +98,20 @@ def test_build_icl_prompts_with_demo_labels_needs_no_pool_targets(tmp_path):
         NatInstParams(seed=0, answer_source="gold", n_examples=1, max_prompt_chars=2000, tasks=None),
     )
     assert df.height == 20 and stats["by_answer_source"] == {"demo_labels": 20}
+
+
+def test_teacher_answer_share_sends_a_seeded_subset_to_the_teacher_and_keeps_the_zero_shot_label():
+    fmt = formats()
+    labels = scored_demo_labels(_scored(fmt), fmt)
+    plain = recombined_prompts(labels, fmt, _params(), 20)
+    half = recombined_prompts(labels, fmt, _params(teacher_answer_share=0.5), 20)
+    more = recombined_prompts(labels, fmt, _params(teacher_answer_share=0.8), 20)
+    teacher = half["answer_source"] == "teacher"
+    assert 0 < int(teacher.sum()) < 20 and set(half["answer_source"]) == {"teacher", "demo_labels"}
+    # the same prompts and zero-shot labels; only who answers changes
+    assert half.drop("answer_source").equals(plain.drop("answer_source"))
+    # a larger share only adds prompts to the teacher's set
+    assert set(half.filter(teacher)["prompt_id"]) <= set(more.filter(pl.col("answer_source") == "teacher")["prompt_id"])
+    assert recombined_prompts(labels, fmt, _params(teacher_answer_share=1.0), 20)[
+        "answer_source"
+    ].unique().to_list() == ["teacher"]

@@ -117,3 +117,22 @@ def test_own_answers_skip_the_teacher_and_keep_the_gold_key(echo_engine, tmp_pat
     # the key of an own answer is pinned: a new one would change every ICLDist corpus file
     assert gold_key("x") == "c43988679cabdee87a1aadc3b4ce3cbad585764794fa7579898835d0bb804b66"
     assert TeacherCache(tmp_path / "cache" / "icldist").stats()["unique_keys"] == 1  # own answers are not cached
+
+
+def test_teacher_vs_zero_shot_counts_in_context_answers_that_keep_the_zero_shot_label():
+    from sentidistill.icldist.task import teacher_vs_zero_shot
+
+    df = pl.DataFrame(
+        {
+            "task": ["sentiment", "sentiment", "emotion", "emotion", "sentiment", "natinst"],
+            "label_set": ["signed", "casual", "ekman7", "ekman7", "basic", "task1"],
+            "answer_source": ["teacher", "teacher", "teacher", "teacher", "demo_labels", "teacher"],
+            "gold": ["+1", "good", "['anger']", "['fear', 'sad']", "positive", None],
+            "response": ["+1", "bad", "['anger']", "['sadness', 'fear']", "negative", "Yes."],
+        }
+    )
+    out = teacher_vs_zero_shot(parse_icl_answers(df, FORMATS), FORMATS)
+    assert out == {
+        "emotion": {"prompts": 2, "agree": 2, "share": 1.0},  # order and aliases do not matter
+        "sentiment": {"prompts": 2, "agree": 1, "share": 0.5},  # the demo_labels row is its own answer
+    }

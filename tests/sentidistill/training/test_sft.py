@@ -167,3 +167,33 @@ def test_interpolation_saves_the_point_between_start_and_trained_weights(tmp_pat
     for (name, a), b in zip(start.state_dict().items(), mid.state_dict().values()):
         assert torch.allclose(b, a + 0.25), name
     assert interpolate_weights(start, tiny_llama / "hf", 1.0) is start
+
+
+def test_freeze_embeddings_keeps_the_embedding_and_head_and_trains_the_rest(tmp_path, tiny_llama, corpora):
+    """training.<stage>.freeze_embeddings: the tied embedding/LM head leave the stage unchanged, other weights move."""
+    import torch
+    from safetensors.torch import load_file
+
+    cfg = _cfg(tiny_llama.name, freeze_embeddings=True)
+    d = _dirs(tmp_path, tiny_llama)
+    m = run_stage("knowdist", cfg, corpus_paths=corpora, **d)
+    assert m["global_step"] > 0
+    start = load_file(str(tiny_llama / "hf" / "model.safetensors"))
+    trained = load_file(str(d["models_dir"] / "student-knowdist" / "hf" / "model.safetensors"))
+    emb = "model.embed_tokens.weight"
+    assert torch.equal(trained[emb].float(), start[emb].float())
+    moved = [k for k in start if k != emb and not torch.equal(trained[k].float(), start[k].float())]
+    assert moved, "no other weight was trained"
+
+
+def test_freeze_embeddings_counts_a_tied_matrix_once(tiny_llama):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from sentidistill.training.sft import freeze_embeddings
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama / "hf", dtype=torch.float32)
+    n = freeze_embeddings(model)
+    assert n == model.get_input_embeddings().weight.numel()
+    assert not model.lm_head.weight.requires_grad
+    assert any(p.requires_grad for p in model.parameters())
