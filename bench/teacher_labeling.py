@@ -52,23 +52,28 @@ CONTENT_FREE = ("N/A", "", "[MASK]")
 THRESHOLDS = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)
 
 
+def agreement_with(cot: list[str | None], labels: list[str]) -> float:
+    """Share of the texts whose CoT answer parsed on which ``labels`` give the same label."""
+    parsed = [i for i, lab in enumerate(cot) if lab is not None]
+    return sum(cot[i] == labels[i] for i in parsed) / max(len(parsed), 1)
+
+
 def cascade_curve(
     scores: list[list[float]], labels: list[str], cot: list[str | None], cot_seconds: list[float], base_seconds: float
 ) -> list[dict]:
     """Agreement with the chain-of-thought labels and speed-up over them when every text whose
     top label probability (softmax of ``scores``) is below a threshold falls back to its CoT answer."""
-    parsed = [i for i, lab in enumerate(cot) if lab is not None]
     top = [max(math.exp(x) for x in s) / sum(math.exp(x) for x in s) for s in scores]
     out = []
     for t in THRESHOLDS:
-        back = [i for i in range(len(scores)) if top[i] < t]
+        back = {i for i in range(len(scores)) if top[i] < t}
         final = [cot[i] if i in back else labels[i] for i in range(len(scores))]
         seconds = base_seconds + sum(cot_seconds[i] for i in back)
         out.append(
             {
                 "threshold": t,
                 "fallback_share": round(len(back) / len(scores), 4),
-                "agreement": round(sum(final[i] == cot[i] for i in parsed) / max(len(parsed), 1), 4),
+                "agreement": round(agreement_with(cot, final), 4),
                 "ratio": round(sum(cot_seconds) / seconds, 3),
             }
         )
@@ -119,8 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     cal_labels = [SENTIMENT_CANONICAL[max(range(3), key=s.__getitem__)] for s in cal_scores]
 
     parsed = [i for i, lab in enumerate(a_labels) if lab is not None]
-    agree = sum(a_labels[i] == b_labels[i] for i in parsed)
-    agreement = agree / len(parsed) if parsed else 0.0
+    agreement = agreement_with(a_labels, b_labels)
     a_rate, b_rate = len(texts) / a_seconds, len(texts) / b_seconds
     ratio = b_rate / a_rate
     confusion = Counter(f"{a_labels[i]}->{b_labels[i]}" for i in parsed if a_labels[i] != b_labels[i])
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
             "prior": [round(p, 4) for p in prior],
             "seconds": round(b_seconds + cf_seconds, 2),
             "ratio": round(a_seconds / (b_seconds + cf_seconds), 3),
-            "agreement": round(sum(a_labels[i] == cal_labels[i] for i in parsed) / max(len(parsed), 1), 4),
+            "agreement": round(agreement_with(a_labels, cal_labels), 4),
             "label_counts": dict(Counter(cal_labels)),
         },
         cascade={

@@ -3,7 +3,6 @@ the demo-label table from the teacher's zero-shot answers."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from sentidistill.icldist.prompts import (
     demo_pools,
     icl_prompt_for,
     parse_answer,
+    seed_of,
     seeded_rng,
     task_of,
 )
@@ -178,8 +178,7 @@ def teacher_answers(prompt_id: str, params: ICLPromptParams) -> bool:
     uniform draw per prompt id, so raising the share only adds prompts to the teacher's set."""
     if params.teacher_answer_share <= 0:
         return False
-    digest = hashlib.sha256(f"icldist-teacher-share\x1f{params.seed}\x1f{prompt_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < params.teacher_answer_share
+    return seed_of("icldist-teacher-share", params.seed, prompt_id) / 2**64 < params.teacher_answer_share
 
 
 def _with_natinst(

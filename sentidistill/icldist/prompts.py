@@ -80,9 +80,14 @@ def build_prompt(instruction: str, demos: Sequence[tuple[str, str]], query: str)
     return "\n".join([instruction, "", *(format_demo(t, lab) for t, lab in demos), format_query(query)])
 
 
-def seeded_rng(*parts: object) -> random.Random:
+def seed_of(*parts: object) -> int:
+    """A 64-bit integer from SHA-256 of ``parts`` (never ``hash()``, which is salted per process)."""
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return int.from_bytes(digest[:8], "big")
+
+
+def seeded_rng(*parts: object) -> random.Random:
+    return random.Random(seed_of(*parts))
 
 
 # --------------------------------------------------------------------------- demo labels
