@@ -134,6 +134,10 @@ def read_params(path: Path) -> dict[str, Any]:
 
 def base_text(base_rev: str | None, params_file: Path = PARAMS_FILE) -> str:
     if base_rev is None:
+        if not Path(params_file).is_file():
+            raise PresetError(
+                f"{params_file} does not exist: --params takes an existing params.yaml (default: the repo's)"
+            )
         return Path(params_file).read_text(encoding="utf-8")
     rel = (
         Path(params_file).resolve().relative_to(ROOT)

@@ -92,3 +92,8 @@ def test_applying_the_identity_preset_leaves_params_untouched(tmp_path, capsys):
         params.read_bytes() != before[1]
         and yaml.safe_load(params.read_text())["knowdist"] != yaml.safe_load(before[1])["knowdist"]
     )
+
+
+def test_a_missing_params_file_is_an_error_not_a_traceback(tmp_path, capsys):
+    assert presets.main(["apply", "tiny", "--params", str(tmp_path / "nope.yaml")]) == 2
+    assert "nope.yaml does not exist" in capsys.readouterr().err
